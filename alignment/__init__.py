@@ -1,0 +1,7 @@
+"""podalign's alignment engine: Whisper forced alignment of a transcript to long audio."""
+
+from alignment.engine import Aligner, align
+from alignment.errors import AlignmentError
+from alignment.types import AlignmentOptions, AlignmentResult, Word
+
+__all__ = ["AlignmentError", "AlignmentOptions", "AlignmentResult", "Aligner", "Word", "align"]

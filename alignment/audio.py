@@ -1,0 +1,111 @@
+"""Audio in any container -> 16 kHz mono float32 samples (PyAV), and signal-level helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from alignment.errors import AudioDecodeError, AudioEmptyError, NoAudioStreamError
+
+SAMPLE_RATE = 16_000
+LEVEL_FRAME_S = 0.005
+_SILENT_DB = -100.0
+
+Samples = npt.NDArray[np.float32]
+Levels = npt.NDArray[np.float32]
+
+
+def load_audio(source: str | Path | BinaryIO) -> Samples:
+    """Decode the first audio stream of `source` to 16 kHz mono float32."""
+    try:
+        container = av.open(source if not isinstance(source, Path) else str(source), mode="r")
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise AudioDecodeError(
+            f"The file could not be read as audio ({_reason(exc)}). Send MP3, M4A/AAC, WAV, "
+            "FLAC, OGG/Opus, or a video file with an audio track."
+        ) from exc
+    try:
+        return _decode_first_audio_stream(container)
+    finally:
+        container.close()
+
+
+def _decode_first_audio_stream(container: av.container.InputContainer) -> Samples:
+    if not container.streams.audio:
+        raise NoAudioStreamError(
+            "The file has no audio track. Send a file that contains the episode's audio."
+        )
+    stream = container.streams.audio[0]
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    expected_s = float(container.duration) / 1e6 if container.duration else 60.0
+    buffer = _Growable(int(expected_s * SAMPLE_RATE) + SAMPLE_RATE)
+    bad_packets = 0
+    for packet in container.demux(stream):
+        try:
+            for frame in packet.decode():
+                for out in resampler.resample(frame):  # type: ignore[arg-type]
+                    buffer.append(out.to_ndarray().reshape(-1))
+        except av.FFmpegError:
+            bad_packets += 1
+            if bad_packets > 50 and buffer.size == 0:
+                break
+    for out in resampler.resample(None):
+        buffer.append(out.to_ndarray().reshape(-1))
+    if buffer.size == 0:
+        if bad_packets:
+            raise AudioDecodeError(
+                "The audio stream could not be decoded (the file is corrupt or truncated). "
+                "Re-export it and try again."
+            )
+        raise AudioEmptyError("The audio track is empty. Send a file with sound in it.")
+    return buffer.samples()
+
+
+class _Growable:
+    """A float32 buffer that grows in place, so a 3 h file is never held twice."""
+
+    def __init__(self, capacity: int) -> None:
+        self._data = np.zeros(max(capacity, SAMPLE_RATE), dtype=np.float32)
+        self.size = 0
+
+    def append(self, chunk: npt.NDArray[np.float32]) -> None:
+        needed = self.size + len(chunk)
+        if needed > len(self._data):
+            self._data.resize(max(needed, int(len(self._data) * 1.25)), refcheck=False)
+        self._data[self.size : needed] = chunk
+        self.size = needed
+
+    def samples(self) -> Samples:
+        self._data.resize(self.size, refcheck=False)
+        return self._data
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.split(": '")[0] if text else type(exc).__name__
+
+
+def frame_levels_db(samples: Samples, frame_s: float = LEVEL_FRAME_S) -> Levels:
+    """RMS level of consecutive frames in dBFS (digital silence reads -100 dB)."""
+    frame = max(1, int(round(frame_s * SAMPLE_RATE)))
+    count = len(samples) // frame
+    levels = np.empty(count, dtype=np.float32)
+    step = 1 << 20
+    for first in range(0, count, step):
+        last = min(count, first + step)
+        block = samples[first * frame : last * frame].reshape(-1, frame)
+        power = np.mean(np.square(block, dtype=np.float32), axis=1)
+        levels[first:last] = 10.0 * np.log10(np.maximum(power, 1e-10))
+    return np.maximum(levels, _SILENT_DB)
+
+
+def has_sound(levels: Levels, floor_db: float = -55.0) -> bool:
+    """Whether any stretch of 50 ms is louder than `floor_db` (silence-only files are not)."""
+    if len(levels) < 10:
+        return False
+    smoothed = np.convolve(levels, np.ones(10) / 10, mode="valid")
+    return bool(np.max(smoothed) > floor_db)

@@ -1,0 +1,192 @@
+"""The Aligner: loads a model once and turns (audio, transcript) into per-word times."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import BinaryIO
+
+import ctranslate2
+import numpy as np
+from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
+
+from alignment.audio import SAMPLE_RATE, Samples, frame_levels_db, has_sound, load_audio
+from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLanguageError
+from alignment.forced import WindowAligner
+from alignment.refine import find_pauses, model_lag_s, refine
+from alignment.sync import Placement, Synchronizer, SyncOptions
+from alignment.text import TextToken, decode_transcript, spoken_form, tokenize
+from alignment.types import AlignmentOptions, AlignmentResult, ProgressCallback, Word
+from alignment.weights import LoadedModel, load_model
+
+logger = logging.getLogger(__name__)
+
+AudioSource = str | Path | BinaryIO
+
+
+def _no_progress(stage: str, fraction: float) -> None:
+    del stage, fraction
+
+
+class Aligner:
+    """Holds one loaded model; `align` may be called many times (not concurrently)."""
+
+    def __init__(self, options: AlignmentOptions | None = None) -> None:
+        self.options = options or AlignmentOptions()
+        _check_options(self.options)
+        self._model: LoadedModel | None = None
+
+    @property
+    def model(self) -> LoadedModel:
+        if self._model is None:
+            self._model = load_model(
+                self.options.model,
+                device=self.options.device,
+                compute_type=self.options.compute_type,
+                cpu_threads=self.options.cpu_threads or min(os.cpu_count() or 1, 8),
+                cache_dir=Path(self.options.model_cache_dir) if self.options.model_cache_dir else None,
+            )
+        return self._model
+
+    def align(
+        self,
+        audio: AudioSource | Samples,
+        transcript: bytes | str,
+        *,
+        language: str | None = None,
+        progress: ProgressCallback = _no_progress,
+    ) -> AlignmentResult:
+        """Align `transcript` (raw bytes or text) to `audio` (a file, or 16 kHz samples)."""
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+        text = decode_transcript(transcript)
+        tokens = tokenize(text)
+        progress("decode", 0.0)
+        samples = audio if isinstance(audio, np.ndarray) else load_audio(audio)
+        levels = frame_levels_db(samples)
+        timings["decode_s"] = time.perf_counter() - clock
+        progress("decode", 1.0)
+        if not has_sound(levels):
+            raise NoSpeechError("The audio is silent. Send the episode's audio with speech in it.")
+
+        clock = time.perf_counter()
+        model = self.model
+        timings["load_model_s"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        aligner, lang = self._window_aligner(model, samples, language or self.options.language)
+        speech = [t for t in tokens if t.kind == "speech"]
+        sync = Synchronizer(
+            aligner, samples, levels, [spoken_form(t.text) for t in speech], self._sync_options()
+        )
+        placements = sync.run(lambda fraction: progress("align", fraction))
+        timings["align_s"] = time.perf_counter() - clock
+        logger.info("aligned %d words in %d windows, %d resyncs",
+                    len(speech), sync.windows_encoded, sync.resyncs)
+
+        clock = time.perf_counter()
+        progress("refine", 0.0)
+        words = self._words(tokens, placements, levels)
+        timings["refine_s"] = time.perf_counter() - clock
+        progress("refine", 1.0)
+        return AlignmentResult(
+            words=tuple(words),
+            language=lang,
+            model=self.options.model,
+            device=model.device,
+            duration_s=round(len(samples) / SAMPLE_RATE, 3),
+            options=replace(self.options, language=lang),
+            timings_s={k: round(v, 3) for k, v in timings.items()},
+        )
+
+    def _sync_options(self) -> SyncOptions:
+        batch = self.options.batch_size or (8 if self.model.device == "cuda" else 1)
+        return SyncOptions(
+            window_s=self.options.window_s,
+            hop_s=self.options.hop_s,
+            edge_guard_s=self.options.edge_guard_s,
+            min_word_probability=self.options.min_word_probability,
+            batch_size=batch,
+        )
+
+    def _window_aligner(
+        self, model: LoadedModel, samples: Samples, language: str | None
+    ) -> tuple[WindowAligner, str]:
+        hf_tokenizer = model.whisper.hf_tokenizer
+        if not model.multilingual:
+            if language not in (None, "en"):
+                raise UnsupportedLanguageError(
+                    f"The model {model.name!r} only knows English; for {language!r} use a "
+                    "multilingual model such as base, small or large-v3."
+                )
+            return WindowAligner(model, Tokenizer(hf_tokenizer, False, "transcribe", "en")), "en"
+        if language is None:
+            language = _detect_language(model, samples)
+        elif language not in _LANGUAGE_CODES:
+            raise UnsupportedLanguageError(
+                f"{language!r} is not a language Whisper knows; use an ISO 639-1 code such as "
+                "en, es or de, or leave it out to detect it."
+            )
+        return WindowAligner(model, Tokenizer(hf_tokenizer, True, "transcribe", language)), language
+
+    def _words(
+        self, tokens: list[TextToken], placements: list[Placement | None], levels: np.ndarray
+    ) -> list[Word]:
+        lag = model_lag_s(self.options.model)
+        if self.options.refine_boundaries:
+            times = refine(placements, find_pauses(levels), lag)
+        else:
+            times = refine(placements, [], lag)
+        words: list[Word] = []
+        speech_index = 0
+        for index, token in enumerate(tokens):
+            if token.kind == "markup":
+                words.append(Word(index, token.text, token.char_start, token.char_end,
+                                  None, None, 0.0, "non_speech"))
+                continue
+            placement, span = placements[speech_index], times[speech_index]
+            speech_index += 1
+            if placement is None or span is None:
+                words.append(Word(index, token.text, token.char_start, token.char_end,
+                                  None, None, 0.0, "not_found"))
+            else:
+                words.append(Word(index, token.text, token.char_start, token.char_end,
+                                  span[0], span[1], round(placement.probability, 3), "aligned"))
+        return words
+
+
+def _detect_language(model: LoadedModel, samples: Samples) -> str:
+    levels = frame_levels_db(samples)
+    loud = np.flatnonzero(levels > -50.0)
+    start_s = max(0.0, float(loud[0]) * 0.005 - 0.5) if len(loud) else 0.0
+    window = WindowAligner(model, Tokenizer(model.whisper.hf_tokenizer, True, "transcribe", "en"))
+    encoded = window.encode(samples, [(start_s, min(start_s + 30.0, len(samples) / SAMPLE_RATE))])
+    ranked = model.whisper.model.detect_language(
+        ctranslate2.StorageView.from_array(encoded[0].encoder_output)
+    )[0]
+    token, _probability = ranked[0]
+    return str(token)[2:-2]
+
+
+def _check_options(options: AlignmentOptions) -> None:
+    if not 1.0 <= options.window_s <= 30.0:
+        raise InvalidOptionError("window_s must be between 1 and 30 seconds.")
+    if not 0.5 <= options.hop_s <= options.window_s - options.edge_guard_s:
+        raise InvalidOptionError("hop_s must be at least 0.5 s and at most window_s - edge_guard_s.")
+    if options.language is not None and options.language not in _LANGUAGE_CODES:
+        raise UnsupportedLanguageError(
+            f"{options.language!r} is not a language Whisper knows; use an ISO 639-1 code."
+        )
+
+
+def align(
+    audio: AudioSource | Samples,
+    transcript: bytes | str,
+    *,
+    options: AlignmentOptions | None = None,
+    progress: ProgressCallback = _no_progress,
+) -> AlignmentResult:
+    """One-shot convenience: load the model, align, return the result."""
+    return Aligner(options).align(audio, transcript, progress=progress)

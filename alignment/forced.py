@@ -1,0 +1,142 @@
+"""One audio window: log-mel features -> Whisper encoder -> CTranslate2 `align` -> word times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ctranslate2
+import numpy as np
+import numpy.typing as npt
+from faster_whisper.tokenizer import Tokenizer
+
+from alignment.audio import SAMPLE_RATE, Samples
+from alignment.weights import LoadedModel
+
+WINDOW_SAMPLES = 30 * SAMPLE_RATE
+MEL_FRAMES_PER_S = 100
+TOKENS_PER_S = 50  # encoder positions per second
+MAX_TEXT_TOKENS = 440  # the decoder sees at most 448 positions, the prompt included
+
+
+@dataclass(frozen=True)
+class EncodedWindow:
+    """Encoder output for audio [start_s, start_s + length_s)."""
+
+    start_s: float
+    length_s: float
+    encoder_output: npt.NDArray[np.float32]
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.length_s
+
+
+@dataclass(frozen=True)
+class TimedToken:
+    """A word of text (given or heard) placed in a window, in absolute seconds."""
+
+    text: str
+    start: float
+    end: float
+    probability: float
+
+
+class WindowAligner:
+    """Runs the model on windows; holds no state between windows."""
+
+    def __init__(self, model: LoadedModel, tokenizer: Tokenizer) -> None:
+        self._model = model
+        self._tokenizer = tokenizer
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self._tokenizer
+
+    def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
+        """Encode windows [(start_s, end_s), …] of `samples` in one batch."""
+        features = np.stack([self._features(samples, start, end) for start, end in spans])
+        whisper = self._model.whisper
+        output = whisper.model.encode(
+            ctranslate2.StorageView.from_array(features), to_cpu=self._model.device == "cuda"
+        )
+        encoded = np.asarray(output)
+        return [
+            EncodedWindow(start, end - start, encoded[i : i + 1])
+            for i, (start, end) in enumerate(spans)
+        ]
+
+    def _features(self, samples: Samples, start_s: float, end_s: float) -> npt.NDArray[np.float32]:
+        first = int(round(start_s * SAMPLE_RATE))
+        last = min(len(samples), int(round(end_s * SAMPLE_RATE)), first + WINDOW_SAMPLES)
+        chunk = np.zeros(WINDOW_SAMPLES, dtype=np.float32)
+        chunk[: last - first] = samples[first:last]
+        mel = self._model.whisper.feature_extractor(chunk, padding=0)
+        return np.ascontiguousarray(mel[:, : WINDOW_SAMPLES // 160], dtype=np.float32)
+
+    def token_ids(self, text: str) -> list[int]:
+        return list(self._tokenizer.encode(" " + text.strip()))
+
+    def align(self, window: EncodedWindow, words: list[list[int]]) -> list[TimedToken]:
+        """Force-align word token lists to the window; one TimedToken per word, in order."""
+        flat = [token for tokens in words for token in tokens]
+        if not flat:
+            return []
+        num_frames = max(2, int(round(window.length_s * MEL_FRAMES_PER_S)))
+        result = self._model.whisper.model.align(
+            ctranslate2.StorageView.from_array(window.encoder_output),
+            self._tokenizer.sot_sequence,
+            [flat],
+            num_frames,
+            median_filter_width=7,
+        )[0]
+        return _word_times(window, words, result.alignments, result.text_token_probs)
+
+    def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
+        """A cheap greedy transcription of the window, with word times, to find where text is."""
+        prompt = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        result = self._model.whisper.model.generate(
+            ctranslate2.StorageView.from_array(window.encoder_output),
+            [prompt],
+            beam_size=1,
+            max_length=220,
+            no_repeat_ngram_size=4,
+            suppress_blank=True,
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+        if not tokens:
+            return []
+        texts, word_tokens = self._tokenizer.split_to_word_tokens(tokens)
+        timed = self.align(window, [list(w) for w in word_tokens])
+        return [
+            TimedToken(text.strip(), t.start, t.end, t.probability)
+            for text, t in zip(texts, timed, strict=True)
+            if text.strip()
+        ]
+
+
+def _word_times(
+    window: EncodedWindow,
+    words: list[list[int]],
+    alignments: list[tuple[int, int]],
+    token_probs: list[float],
+) -> list[TimedToken]:
+    pairs = np.asarray(alignments, dtype=np.int64).reshape(-1, 2)
+    text_index, time_index = pairs[:, 0], pairs[:, 1]
+    # The first encoder position at which each text token becomes active on the DTW path.
+    first_time = np.full(sum(len(w) for w in words) + 1, -1, dtype=np.int64)
+    for index, time in zip(text_index.tolist(), time_index.tolist(), strict=True):
+        if 0 <= index < len(first_time) and first_time[index] < 0:
+            first_time[index] = time
+    first_time[-1] = max(first_time[-1], int(round(window.length_s * TOKENS_PER_S)))
+    first_time = np.maximum.accumulate(np.where(first_time < 0, 0, first_time))
+    probs = np.asarray(token_probs, dtype=np.float64)
+    out: list[TimedToken] = []
+    position = 0
+    for tokens in words:
+        nxt = position + len(tokens)
+        start = window.start_s + first_time[position] / TOKENS_PER_S
+        end = window.start_s + first_time[min(nxt, len(first_time) - 1)] / TOKENS_PER_S
+        prob = float(np.exp(np.mean(np.log(np.maximum(probs[position:nxt], 1e-6)))))
+        out.append(TimedToken("", float(start), float(max(end, start)), prob))
+        position = nxt
+    return out

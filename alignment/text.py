@@ -1,0 +1,167 @@
+"""Transcript handling: bytes -> text, text -> words with character spans and non-speech markup."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from alignment.errors import TranscriptEmptyError, TranscriptEncodingError
+
+TokenKind = Literal["speech", "markup"]
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+# Sound events that captioners put in parentheses; other parentheticals are spoken text.
+_SOUND_EVENTS = frozenset(
+    """applause audience background beep beeping bell breath breathing chuckle chuckles
+    chuckling clapping cough coughs coughing crosstalk cross-talk gasps groans inaudible
+    indistinct intro jingle laugh laughs laughing laughter music noise outro pause sigh sighs
+    silence sniffs static unintelligible whispers ad break sound effect effects ends plays
+    playing continues fades""".split()
+)
+_TIMESTAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+_BRACKETED = re.compile(r"\[[^\]\n]{0,200}\]|\{[^}\n]{0,200}\}")
+_PARENTHESISED = re.compile(r"\(([^()\n]{0,60})\)")
+_MUSIC_NOTES = re.compile(r"[♪♫🎵🎶]+")
+_LINE_TIMESTAMP = re.compile(rf"(?m)^[ \t]*(?:{_TIMESTAMP})(?:[ \t]*-->[ \t]*{_TIMESTAMP})?(?=\s|$)")
+_SPEAKER_LABEL = re.compile(
+    r"(?m)^[ \t]*(?:>>[ \t]*)?(?:[A-Z][\w'.\-]*|\d+)(?:[ \t]+(?:[A-Z0-9][\w'.\-]*)){0,2}:(?=\s|$)"
+)
+_INLINE_TIMESTAMP = re.compile(r"(?<!\S)\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,3})?(?!\S)")
+_CHEVRONS = re.compile(r"(?m)^[ \t]*>>")
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,40}>")
+_HAS_WORD_CHAR = re.compile(r"[^\W_]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class TextToken:
+    """A word of the transcript (`speech`) or a piece of markup that is never spoken."""
+
+    text: str
+    char_start: int
+    char_end: int
+    kind: TokenKind
+
+
+def decode_transcript(data: bytes | str) -> str:
+    """Decode the user's transcript: UTF-8 (with or without BOM) or UTF-16/32 with a BOM."""
+    if isinstance(data, str):
+        text = data
+    else:
+        text = _decode_bytes(data)
+    if "\x00" in text or _control_share(text) > 0.01:
+        raise TranscriptEncodingError(
+            "The transcript looks like binary data, not text. Send a plain-text file "
+            "(UTF-8, or UTF-16 with a byte-order mark)."
+        )
+    text = text.lstrip("\ufeff")
+    if not any(_HAS_WORD_CHAR.search(ch) for ch in text):
+        raise TranscriptEmptyError(
+            "The transcript has no words. Send the text that is spoken in the audio."
+        )
+    return text
+
+
+def _decode_bytes(data: bytes) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise TranscriptEncodingError(
+                    f"The transcript starts with a {encoding} byte-order mark but is not valid "
+                    f"{encoding} (byte {exc.start}). Re-save it as UTF-8."
+                ) from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TranscriptEncodingError(
+            f"The transcript is not valid UTF-8 (invalid byte at offset {exc.start}). "
+            "Re-save it as UTF-8, or as UTF-16 with a byte-order mark."
+        ) from exc
+
+
+def _control_share(text: str) -> float:
+    if not text:
+        return 0.0
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
+    return controls / len(text)
+
+
+def tokenize(text: str) -> list[TextToken]:
+    """Split a transcript into speech words and markup, keeping character spans into `text`."""
+    markup = _markup_spans(text)
+    masked = list(text)
+    for start, end in markup:
+        masked[start:end] = " " * (end - start)
+    tokens = [
+        TextToken(text[start:end].strip(), start, end, "markup") for start, end in markup
+    ]
+    for match in re.finditer(r"\S+", "".join(masked)):
+        if _HAS_WORD_CHAR.search(match.group()):
+            tokens.append(TextToken(match.group(), match.start(), match.end(), "speech"))
+    tokens.sort(key=lambda token: token.char_start)
+    return tokens
+
+
+def _markup_spans(text: str) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _BRACKETED.finditer(text)]
+    spans += [m.span() for m in _MUSIC_NOTES.finditer(text)]
+    spans += [_stripped_span(text, m.span()) for m in _LINE_TIMESTAMP.finditer(text)]
+    spans += [m.span() for m in _INLINE_TIMESTAMP.finditer(text)]
+    spans += [_stripped_span(text, m.span()) for m in _SPEAKER_LABEL.finditer(text)]
+    spans += [_stripped_span(text, m.span()) for m in _CHEVRONS.finditer(text)]
+    spans += [m.span() for m in _PARENTHESISED.finditer(text) if _is_sound_event(m.group(1))]
+    return _merge(spans)
+
+
+def _stripped_span(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    start, end = span
+    while start < end and text[start].isspace():
+        start += 1
+    return start, end
+
+
+def _is_sound_event(inner: str) -> bool:
+    inner = inner.strip()
+    if not inner:
+        return True
+    if re.fullmatch(_TIMESTAMP, inner):
+        return True
+    words = re.findall(r"[^\W\d_][\w'\-]*", inner)
+    if not words or len(words) > 4:
+        return False
+    if inner.isupper() and len(inner) > 1:
+        return True
+    return any(word.lower() in _SOUND_EVENTS for word in words)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(s for s in spans if s[1] > s[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def spoken_form(word: str) -> str:
+    """The text given to the model for a word: the user's spelling without formatting marks."""
+    cleaned = _HTML_TAG.sub("", word)
+    cleaned = cleaned.strip("*_#~|`^")
+    return cleaned or word
+
+
+def normalize(word: str) -> str:
+    """A comparison key: case- and accent-folded letters and digits only."""
+    folded = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(ch for ch in folded if ch.isalnum())

@@ -1,0 +1,78 @@
+"""Plain result and option types of the engine (frozen dataclasses, times in seconds)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+WordStatus = Literal["aligned", "not_found", "non_speech"]
+
+#: Called with (stage, fraction of that stage done, 0..1).
+ProgressCallback = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of the user's transcript and where it is spoken."""
+
+    index: int
+    text: str
+    char_start: int
+    char_end: int
+    start: float | None
+    end: float | None
+    score: float
+    status: WordStatus
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AlignmentOptions:
+    """Everything that changes the result; echoed back so a run can be reproduced."""
+
+    model: str = "tiny.en"
+    language: str | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str = "auto"
+    cpu_threads: int = 0
+    batch_size: int = 0
+    window_s: float = 30.0
+    hop_s: float = 26.0
+    edge_guard_s: float = 2.0
+    refine_boundaries: bool = True
+    min_word_probability: float = 0.12
+    model_cache_dir: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AlignmentResult:
+    """Per-word times for a whole transcript, plus what produced them."""
+
+    words: tuple[Word, ...]
+    language: str
+    model: str
+    device: str
+    duration_s: float
+    options: AlignmentOptions
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def count(self, status: WordStatus) -> int:
+        return sum(1 for word in self.words if word.status == status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "model": self.model,
+            "device": self.device,
+            "duration_s": self.duration_s,
+            "options": self.options.to_dict(),
+            "timings_s": dict(self.timings_s),
+            "counts": {s: self.count(s) for s in ("aligned", "not_found", "non_speech")},
+            "words": [word.to_dict() for word in self.words],
+        }
