@@ -16,7 +16,7 @@ from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
 from alignment.audio import SAMPLE_RATE, Samples, frame_levels_db, has_sound, load_audio
 from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLanguageError
 from alignment.forced import WindowAligner
-from alignment.refine import find_pauses, model_lag_s, refine
+from alignment.refine import model_lag_s, refine
 from alignment.sync import Placement, Synchronizer, SyncOptions
 from alignment.text import TextToken, decode_transcript, spoken_form, tokenize
 from alignment.types import AlignmentOptions, AlignmentResult, ProgressCallback, Word
@@ -136,9 +136,9 @@ class Aligner:
     ) -> list[Word]:
         lag = model_lag_s(self.options.model)
         if self.options.refine_boundaries:
-            times = refine(placements, find_pauses(levels), lag)
+            times = refine(placements, levels, lag)
         else:
-            times = refine(placements, [], lag)
+            times = [(p.start - lag, p.end - lag) if p else None for p in placements]
         words: list[Word] = []
         speech_index = 0
         for index, token in enumerate(tokens):

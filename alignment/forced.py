@@ -16,6 +16,7 @@ WINDOW_SAMPLES = 30 * SAMPLE_RATE
 MEL_FRAMES_PER_S = 100
 TOKENS_PER_S = 50  # encoder positions per second
 MAX_TEXT_TOKENS = 440  # the decoder sees at most 448 positions, the prompt included
+MEDIAN_FILTER_WIDTH = 7
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class WindowAligner:
             self._tokenizer.sot_sequence,
             [flat],
             num_frames,
-            median_filter_width=7,
+            median_filter_width=MEDIAN_FILTER_WIDTH,
         )[0]
         return _word_times(window, words, result.alignments, result.text_token_probs)
 
