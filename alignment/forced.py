@@ -128,7 +128,8 @@ def _word_times(
     for index, time in zip(text_index.tolist(), time_index.tolist(), strict=True):
         if 0 <= index < len(first_time) and first_time[index] < 0:
             first_time[index] = time
-    first_time[-1] = max(first_time[-1], int(round(window.length_s * TOKENS_PER_S)))
+    if first_time[-1] < 0:  # the end-of-text token was not reached: the text runs to the end
+        first_time[-1] = int(round(window.length_s * TOKENS_PER_S))
     first_time = np.maximum.accumulate(np.where(first_time < 0, 0, first_time))
     probs = np.asarray(token_probs, dtype=np.float64)
     out: list[TimedToken] = []

@@ -140,7 +140,7 @@ def _snap_gap(
     """Put the boundary between two words on a pause between them, if there is one."""
     low, high = sorted((float(ends[index]), float(starts[nxt])))
     pause = pauses.near(low, high)
-    if pause is None or pause.start <= starts[index] + 0.03:
+    if pause is None or pause.start <= starts[index] + 0.03 or pause.end >= ends[nxt] - 0.03:
         return False
     if after is not None and pause.end >= starts[after]:
         return False

@@ -1,0 +1,51 @@
+# Every target a person or CI uses. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SAMPLE := audio_samples/short_clean
+
+.PHONY: install install-dev test-tools run test lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+# espeak-ng and ffmpeg make test audio (the engine itself needs neither).
+test-tools:
+	@scripts/install-test-tools
+
+# Until the HTTP service exists: align the bundled sample and print its captions.
+run: install
+	$(BIN)/podalign align $(SAMPLE)/audio.wav $(SAMPLE)/text.txt --format vtt
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+test: install-dev test-tools lint typecheck
+	$(BIN)/pytest -q
+
+# The benchmark needs torch (CPU build) for stable-ts; see bench/README.md.
+bench: install-dev
+	$(BIN)/pip install --quiet 'torch==2.13.0'
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bench/out

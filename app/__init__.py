@@ -1,0 +1,1 @@
+"""podalign's service and command line around the alignment engine."""
