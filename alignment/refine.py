@@ -75,22 +75,27 @@ class _Pauses:
         self._ends = np.array([p.end for p in pauses])
         self._radius = radius_s
 
-    def near(self, low: float, high: float) -> Pause | None:
-        """The longest pause that reaches into [low, high] widened by the radius
-        (and by half the pause's own length: the model smears long pauses into words)."""
+    def near(
+        self, low: float, high: float, after: float = -np.inf, before: float = np.inf
+    ) -> Pause | None:
+        """The pause nearest to [low, high] that lies within (after, before) and reaches the
+        interval widened by the radius and by half the pause's own length (the model smears
+        long pauses into the words around them)."""
         if not self._pauses:
             return None
         reach = self._radius + 0.6
         lo = int(np.searchsorted(self._ends, low - reach))
         hi = int(np.searchsorted(self._starts, high + reach))
-        best: Pause | None = None
+        best: tuple[float, float] | None = None
+        chosen: Pause | None = None
         for pause in self._pauses[lo:hi]:
+            if pause.start <= after or pause.end >= before:
+                continue
             slack = self._radius + min(0.5 * pause.length, 0.6)
-            if pause.end >= low - slack and pause.start <= high + slack and (
-                best is None or pause.length > best.length
-            ):
-                best = pause
-        return best
+            distance = max(0.0, pause.start - high, low - pause.end)
+            if distance <= slack and (best is None or (distance, -pause.length) < best):
+                best, chosen = (distance, -pause.length), pause
+        return chosen
 
 
 def refine(
@@ -108,7 +113,7 @@ def refine(
     smooth = np.convolve(levels, np.ones(3) / 3, mode="same") if len(levels) else levels
     order = [i for i, p in enumerate(placements) if p is not None]
     if order:
-        _snap_first_start(order[0], starts, pauses)
+        _snap_first_start(order[0], starts, ends, pauses)
     for position, index in enumerate(order):
         nxt = order[position + 1] if position + 1 < len(order) else None
         after = order[position + 2] if position + 2 < len(order) else None
@@ -122,15 +127,15 @@ def refine(
     return _finish(placements, starts, ends, opts.min_word_s)
 
 
-def _snap_first_start(index: int, starts: Array, pauses: _Pauses) -> None:
-    pause = pauses.near(starts[index], starts[index])
-    if pause is not None and pause.end <= starts[index] + 0.6:
+def _snap_first_start(index: int, starts: Array, ends: Array, pauses: _Pauses) -> None:
+    pause = pauses.near(starts[index], starts[index], before=ends[index] - 0.03)
+    if pause is not None:
         starts[index] = pause.end
 
 
 def _snap_last_end(index: int, starts: Array, ends: Array, pauses: _Pauses) -> None:
-    pause = pauses.near(ends[index], ends[index])
-    if pause is not None and pause.start > starts[index]:
+    pause = pauses.near(ends[index], ends[index], after=starts[index] + 0.03)
+    if pause is not None:
         ends[index] = pause.start
 
 
@@ -139,10 +144,11 @@ def _snap_gap(
 ) -> bool:
     """Put the boundary between two words on a pause between them, if there is one."""
     low, high = sorted((float(ends[index]), float(starts[nxt])))
-    pause = pauses.near(low, high)
-    if pause is None or pause.start <= starts[index] + 0.03 or pause.end >= ends[nxt] - 0.03:
-        return False
-    if after is not None and pause.end >= starts[after]:
+    before = float(ends[nxt]) - 0.03
+    if after is not None:
+        before = min(before, float(starts[after]))
+    pause = pauses.near(low, high, after=float(starts[index]) + 0.03, before=before)
+    if pause is None:
         return False
     ends[index], starts[nxt] = pause.start, pause.end
     return True

@@ -1,0 +1,126 @@
+"""Audio decoding from every common container, and clear errors for what is not audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydub import AudioSegment
+
+from alignment.audio import SAMPLE_RATE, frame_levels_db, has_sound, load_audio
+from alignment.errors import AudioDecodeError, AudioEmptyError, NoAudioStreamError
+from tests.conftest import SAMPLES, run_tool
+
+SOURCE = SAMPLES / "short_clean" / "audio.wav"
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return load_audio(SOURCE)
+
+
+@pytest.fixture(scope="module")
+def stereo_44k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample as 44.1 kHz stereo, the usual shape of a podcast master."""
+    path = tmp_path_factory.mktemp("audio") / "stereo.wav"
+    clip = AudioSegment.from_file(SOURCE)[:10_000]
+    clip.set_frame_rate(44_100).set_channels(2).export(path, format="wav")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec_args"),
+    [
+        (".mp3", ["-c:a", "libmp3lame", "-b:a", "64k"]),
+        (".m4a", ["-c:a", "aac", "-b:a", "64k"]),
+        (".flac", ["-c:a", "flac"]),
+        (".ogg", ["-c:a", "libopus", "-b:a", "32k"]),
+        (".opus", ["-c:a", "libopus", "-b:a", "32k"]),
+        (".wav", ["-c:a", "pcm_s24le"]),
+    ],
+)
+def test_decodes_audio_containers(
+    stereo_44k: Path, tmp_path: Path, suffix: str, codec_args: list[str]
+) -> None:
+    out = tmp_path / f"clip{suffix}"
+    run_tool("ffmpeg", "-y", "-i", str(stereo_44k), *codec_args, str(out))
+    samples = load_audio(out)
+    assert samples.dtype == np.float32 and samples.ndim == 1
+    assert abs(len(samples) / SAMPLE_RATE - 10.0) < 0.1
+    assert has_sound(frame_levels_db(samples))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "args"),
+    [
+        (".mp4", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]),
+        (".mkv", ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "libopus"]),
+        (".webm", ["-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus"]),
+    ],
+)
+def test_decodes_the_audio_track_of_videos(
+    stereo_44k: Path, tmp_path: Path, suffix: str, args: list[str]
+) -> None:
+    out = tmp_path / f"video{suffix}"
+    run_tool("ffmpeg", "-y", "-f", "lavfi", "-i", "color=c=blue:s=64x64:d=10:r=5",
+             "-i", str(stereo_44k), "-shortest", *args, str(out))
+    samples = load_audio(out)
+    assert abs(len(samples) / SAMPLE_RATE - 10.0) < 0.3
+
+
+def test_resampled_audio_matches_the_original(reference: np.ndarray, stereo_44k: Path) -> None:
+    samples = load_audio(stereo_44k)
+    first = reference[: len(samples)]
+    correlation = np.corrcoef(first[: 5 * SAMPLE_RATE], samples[: 5 * SAMPLE_RATE])[0, 1]
+    assert correlation > 0.95
+
+
+def test_reads_an_open_binary_file(reference: np.ndarray) -> None:
+    with open(SOURCE, "rb") as handle:
+        assert len(load_audio(handle)) == len(reference)
+
+
+def test_text_file_is_not_audio(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mp3"
+    path.write_text("This is a transcript, not audio.\n" * 50)
+    with pytest.raises(AudioDecodeError) as info:
+        load_audio(path)
+    assert info.value.code == "audio_decode_failed"
+
+
+def test_empty_file_is_not_audio(tmp_path: Path) -> None:
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    with pytest.raises(AudioDecodeError):
+        load_audio(path)
+
+
+def test_corrupt_audio_is_reported(tmp_path: Path) -> None:
+    data = bytearray(SOURCE.read_bytes()[:4096])
+    data[44:] = bytes(len(data) - 44)  # header intact, then the RIFF size lies
+    path = tmp_path / "corrupt.mp3"
+    path.write_bytes(b"ID3" + bytes(200) + bytes(np.random.default_rng(1).integers(0, 255, 5000,
+                                                                                 dtype=np.uint8)))
+    with pytest.raises(AudioDecodeError):
+        load_audio(path)
+
+
+def test_video_without_audio_track(tmp_path: Path) -> None:
+    out = tmp_path / "silent_video.mp4"
+    run_tool("ffmpeg", "-y", "-f", "lavfi", "-i", "color=c=red:s=64x64:d=2:r=5",
+             "-c:v", "libx264", "-preset", "ultrafast", str(out))
+    with pytest.raises(NoAudioStreamError) as info:
+        load_audio(out)
+    assert info.value.code == "no_audio_stream"
+
+
+def test_zero_length_audio_track(tmp_path: Path) -> None:
+    out = tmp_path / "empty.wav"
+    AudioSegment.silent(duration=0, frame_rate=16_000).export(out, format="wav")
+    with pytest.raises((AudioEmptyError, AudioDecodeError)):
+        load_audio(out)
+
+
+def test_silence_has_no_sound() -> None:
+    assert not has_sound(frame_levels_db(np.zeros(SAMPLE_RATE * 3, dtype=np.float32)))
