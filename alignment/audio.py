@@ -109,3 +109,9 @@ def has_sound(levels: Levels, floor_db: float = -55.0) -> bool:
         return False
     smoothed = np.convolve(levels, np.ones(10) / 10, mode="valid")
     return bool(np.max(smoothed) > floor_db)
+
+
+def speech_threshold_db(levels: Levels) -> float:
+    """A level between the noise floor and typical speech, adapted to the recording."""
+    floor, loud = np.percentile(levels, [5, 95])
+    return float(floor + max(8.0, 0.25 * (loud - floor)))

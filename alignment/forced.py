@@ -94,7 +94,9 @@ class WindowAligner:
 
     def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
         """A cheap greedy transcription of the window, with word times, to find where text is."""
-        prompt = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        # Timestamp mode: without it, Whisper often stops after a word or two on windows
+        # that start mid-sentence. The timestamp tokens are dropped afterwards.
+        prompt = list(self._tokenizer.sot_sequence)
         result = self._model.whisper.model.generate(
             ctranslate2.StorageView.from_array(window.encoder_output),
             [prompt],

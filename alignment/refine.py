@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from alignment.audio import LEVEL_FRAME_S, Levels
+from alignment.audio import LEVEL_FRAME_S, Levels, speech_threshold_db
 from alignment.sync import Placement
 
 #: How late each model family's cross-attention word starts run, in seconds (negative: early).
@@ -19,6 +19,7 @@ MODEL_LAG_S = {
     "base": -0.045,
 }
 DEFAULT_LAG_S = 0.0
+_APART_S = 1.0
 
 Array = npt.NDArray[np.float64]
 
@@ -44,12 +45,6 @@ class Pause:
 
 def model_lag_s(model_name: str) -> float:
     return MODEL_LAG_S.get(model_name, DEFAULT_LAG_S)
-
-
-def speech_threshold_db(levels: Levels) -> float:
-    """A level between the noise floor and typical speech, adapted to the recording."""
-    floor, loud = np.percentile(levels, [5, 95])
-    return float(floor + max(8.0, 0.25 * (loud - floor)))
 
 
 def find_pauses(levels: Levels, min_pause_s: float) -> list[Pause]:
@@ -143,6 +138,11 @@ def _snap_gap(
     index: int, nxt: int, after: int | None, starts: Array, ends: Array, pauses: _Pauses
 ) -> bool:
     """Put the boundary between two words on a pause between them, if there is one."""
+    if starts[nxt] - ends[index] > _APART_S:
+        # Far apart (audio the text lacks in between): each edge finds its own pause.
+        _snap_last_end(index, starts, ends, pauses)
+        _snap_first_start(nxt, starts, ends, pauses)
+        return True
     low, high = sorted((float(ends[index]), float(starts[nxt])))
     before = float(ends[nxt]) - 0.03
     if after is not None:

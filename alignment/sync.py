@@ -15,13 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alignment.audio import LEVEL_FRAME_S, Levels, Samples
+from alignment.audio import LEVEL_FRAME_S, Levels, Samples, speech_threshold_db
 from alignment.forced import MAX_TEXT_TOKENS, EncodedWindow, TimedToken, WindowAligner
-from alignment.text import normalize
+from alignment.text import match_key
 
 _MIN_WINDOW_S = 0.3
 _SEARCH_AHEAD_WORDS = 1500
 _BAD_RUN_WORDS = 4
+_SMALL_GAP_WORDS = 8
+_LONGEST_WORD_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -82,14 +84,18 @@ class Synchronizer:
     ) -> None:
         self._aligner = aligner
         self._levels = levels
+        loud = levels > speech_threshold_db(levels) if len(levels) else levels > 0
+        self._loud_frames = np.concatenate(([0], np.cumsum(loud, dtype=np.int64)))
         self._options = options
         self._duration = len(samples) / 16_000
         self._windows = _Windows(aligner, samples, options)
         self._tokens = [aligner.token_ids(word) for word in words]
-        self._keys = [normalize(word) for word in words]
+        self._words = words
+        self._keys = [match_key(word) for word in words]
         self.placed: list[Placement | None] = [None] * len(words)
         self._cursor = 0
         self.resyncs = 0
+        self._retried: tuple[int, int] | None = None
 
     @property
     def windows_encoded(self) -> int:
@@ -116,12 +122,15 @@ class Synchronizer:
         fresh = timed[len(prefix) :]
         limit = window.end_s if is_last else window.end_s - self._options.edge_guard_s
         inside = _count_before(fresh, limit)
-        good = self._good_prefix(fresh[:inside])
+        good = self._good_prefix(fresh[:inside], [self._words[i] for i in new[:inside]])
         if good > 0:
             self._commit(fresh[:good])
-            # The next grid window overlaps this one, so its start is known ahead (batching);
-            # after a stop short of the window's end, the next window starts at the stop.
-            return min(window.start_s + self._options.hop_s, fresh[good - 1].end)
+            # The next grid window overlaps this one, so its start is known ahead (batching).
+            # After a stop short of the window's end, the next window starts with the last
+            # good word, which it gets as context.
+            if good == inside and fresh[good - 1].end > window.start_s + self._options.hop_s:
+                return window.start_s + self._options.hop_s
+            return max(fresh[good - 1].start - 0.1, start + 0.5)
         return self._resync(window, fresh, limit, is_last)
 
     def _prefix(self, window_start: float) -> list[int]:
@@ -153,63 +162,169 @@ class Synchronizer:
         span = done[-1].end - done[max(0, len(done) - 200)].start
         return float(np.clip(min(len(done), 200) / max(span, 1.0), 2.0, 6.0))
 
-    def _good_prefix(self, words: list[TimedToken]) -> int:
-        """How many leading words look right: no run of improbable or stretched words."""
+    def _good_prefix(self, words: list[TimedToken], texts: list[str]) -> int:
+        """How many leading words look right: stop where improbable or stretched words cluster
+        (one improbable word alone is a typo or an ASR error in the text, not a mismatch)."""
         threshold = self._options.min_word_probability
-        probs = np.array([w.probability for w in words])
-        for k, word in enumerate(words):
-            if _implausibly_long(word):
+        stretched = [self._implausibly_long(w, t) for w, t in zip(words, texts, strict=False)]
+        suspicious = [w.probability < threshold or s for w, s in zip(words, stretched, strict=True)]
+        for k in range(len(words)):
+            if stretched[k]:
                 return k
-            run = probs[k : k + _BAD_RUN_WORDS]
-            if probs[k] < threshold and float(np.mean(run)) < threshold * 1.5:
+            if suspicious[k] and sum(suspicious[k : k + _BAD_RUN_WORDS]) >= _BAD_RUN_WORDS - 1:
                 return k
         return len(words)
 
+    def _implausibly_long(self, word: TimedToken, written: str) -> bool:
+        """More sound under one word than anyone takes to say it (pauses do not count;
+        numbers are spoken much longer than they are written: "2026" is four words)."""
+        if word.end - word.start <= _LONGEST_WORD_S:
+            return False
+        first = int(word.start / LEVEL_FRAME_S)
+        last = min(int(word.end / LEVEL_FRAME_S), len(self._loud_frames) - 1)
+        sounding_s = float(self._loud_frames[last] - self._loud_frames[min(first, last)]) * LEVEL_FRAME_S
+        digits = sum(ch.isdigit() for ch in written)
+        return sounding_s > _LONGEST_WORD_S + 0.6 * digits
+
     def _commit(self, words: list[TimedToken]) -> None:
         for word in words:
-            self.placed[self._cursor] = Placement(word.start, word.end, word.probability)
-            self._cursor += 1
+            self._commit_one(Placement(word.start, word.end, word.probability))
 
     def _resync(
         self, window: EncodedWindow, forced: list[TimedToken], limit: float, is_last: bool
     ) -> float:
         """The window's first words do not fit: find out from what is actually said."""
         self.resyncs += 1
-        heard = [w for w in self._aligner.transcribe(window) if normalize(w.text)]
-        block = self._first_solid_match(heard)
-        skip_audio_to = window.end_s if is_last else max(window.start_s + 1.0, limit)
-        if block is None:
-            return skip_audio_to  # nothing of the text is said here: music, an ad, silence
-        heard_at, text_at, size = block
+        heard = [w for w in self._aligner.transcribe(window) if match_key(w.text)]
+        pairs = self._anchors(heard)
+        if not pairs:
+            # Nothing of the text is said here (music, an ad, silence, another language).
+            if is_last:
+                return window.end_s
+            heard_until = heard[-1].end - 1.0 if heard else limit
+            return min(limit, max(window.start_s + 1.0, heard_until))
+        text_at, heard_at = pairs[0]
         onset = heard[heard_at].start
         if text_at > self._cursor:
-            self._skip_text(text_at, forced, onset)
-            return max(window.start_s, onset - 0.3)
+            # Text the audio lacks (a header, a dropped passage) or a few hidden words.
+            return self._skip_text(window, forced, text_at, onset)
         if onset > window.start_s + 1.0:
-            return onset - 0.3  # audio the text lacks before the match
-        confirmed = [w for w in heard[heard_at : heard_at + size] if w.end <= limit]
-        if not confirmed:
-            return skip_audio_to
-        self._commit(confirmed)
-        return confirmed[-1].end
+            return onset - 0.3  # audio the text lacks before the match: align from there
+        last = self._commit_anchored(heard, pairs, limit)
+        if last is None:  # the heard times do not hold up either: move on a little
+            return min(max(limit, window.start_s + 1.0), window.start_s + 2.0)
+        return max(last.start - 0.1, window.start_s + 0.5)
 
-    def _first_solid_match(self, heard: list[TimedToken]) -> tuple[int, int, int] | None:
+    def _anchors(self, heard: list[TimedToken]) -> list[tuple[int, int]]:
+        """(text index, heard index) of words the transcription confirms: the first solid run
+        of matching words, the smaller matches just before it, and the matches after it;
+        lone one-word matches far from the others are ignored."""
+        if len(heard) < 2:
+            return []
         ahead = self._keys[self._cursor : self._cursor + _SEARCH_AHEAD_WORDS]
-        matcher = difflib.SequenceMatcher(None, [normalize(w.text) for w in heard], ahead, False)
-        for block in matcher.get_matching_blocks():
-            needed = 3 if block.b <= 30 else 5
-            if block.size >= min(needed, len(heard)) and block.size > 0:
-                return block.a, self._cursor + block.b, block.size
-        return None
+        matcher = difflib.SequenceMatcher(None, [match_key(w.text) for w in heard], ahead, False)
+        blocks = [b for b in matcher.get_matching_blocks() if b.size > 0]
+        first = next(
+            (
+                i
+                for i, b in enumerate(blocks)
+                if b.size >= min(3 if b.b <= 30 else 5, len(heard))
+            ),
+            None,
+        )
+        if first is None:
+            return []
+        chosen = [blocks[first]]
+        for block in reversed(blocks[:first]):
+            head = chosen[0]
+            reach = 3 if block.size >= 2 else 2
+            if head.b - (block.b + block.size) > reach or head.a - (block.a + block.size) > reach:
+                break
+            chosen.insert(0, block)
+        for block in blocks[first + 1 :]:
+            tail = chosen[-1]
+            near = block.b - (tail.b + tail.size) <= 3 and block.a - (tail.a + tail.size) <= 3
+            if block.size >= 2 or near:
+                chosen.append(block)
+        return [
+            (self._cursor + block.b + k, block.a + k) for block in chosen for k in range(block.size)
+        ]
 
-    def _skip_text(self, text_at: int, forced: list[TimedToken], onset: float) -> None:
-        """Words before `text_at` are not where the audio is; keep a few that fit before it."""
+    def _commit_anchored(
+        self, heard: list[TimedToken], pairs: list[tuple[int, int]], limit: float
+    ) -> Placement | None:
+        """Place confirmed words at their heard times; fill short unconfirmed runs between
+        them (ASR slips) evenly, and leave longer ones unplaced (text the audio lacks)."""
+        last: Placement | None = None
+        previous: tuple[int, int] | None = None
+        for text_index, heard_index in pairs:
+            word = heard[heard_index]
+            if (
+                word.end > limit
+                or text_index < self._cursor
+                or self._implausibly_long(word, self._words[text_index])
+            ):
+                break
+            if previous is not None and not self._fill_between(
+                heard, previous, (text_index, heard_index)
+            ):
+                break
+            self._cursor = text_index
+            last = Placement(word.start, word.end, word.probability)
+            self._commit_one(last)
+            previous = (text_index, heard_index)
+        return last
+
+    def _fill_between(
+        self, heard: list[TimedToken], before: tuple[int, int], after: tuple[int, int]
+    ) -> bool:
+        """Words between two confirmed ones; False where the stretch needs a forced look."""
+        missing = after[0] - before[0] - 1
+        unmatched_heard = after[1] - before[1] - 1
+        span_start = heard[before[1]].end
+        span_end = max(heard[after[1]].start, span_start)
+        if missing <= 0:
+            return span_end - span_start < 2.0
+        if span_end - span_start > 1.0 + 0.7 * missing:
+            return False  # more audio than words: something else is said in between
+        if missing > 3 and missing > 2 * unmatched_heard + 2:
+            self._cursor = after[0]
+            return True
+        step = (span_end - span_start) / missing
+        for k in range(missing):
+            self._commit_one(Placement(span_start + k * step, span_start + (k + 1) * step, 0.0))
+        return True
+
+    def _commit_one(self, placement: Placement) -> None:
+        self.placed[self._cursor] = placement
+        self._cursor += 1
+
+    def _skip_text(
+        self, window: EncodedWindow, forced: list[TimedToken], text_at: int, onset: float
+    ) -> float:
+        """The audio goes on with word `text_at`, but words before it are still open.
+
+        A few words may have been misheard or hidden by noise before the match: retry once
+        from where they would start, or keep their forced times when those fit before the
+        match. Otherwise (a header, a dropped passage) they are not found.
+        Returns where the next window starts."""
         gap = text_at - self._cursor
-        fits = gap <= 6 and len(forced) >= gap and all(w.end <= onset + 0.2 for w in forced[:gap])
-        if fits:
-            self._commit(forced[:gap])
-            return
+        retry_from = onset - 0.3 - gap * 0.4
+        if (
+            gap <= _SMALL_GAP_WORDS
+            and self._retried != (self._cursor, text_at)
+            and retry_from > window.start_s + 0.5
+        ):
+            self._retried = (self._cursor, text_at)
+            return retry_from
+        gap_words = forced[:gap]
+        if gap <= _SMALL_GAP_WORDS and len(gap_words) == gap and all(
+            w.end <= onset + 0.2 and not self._implausibly_long(w, self._words[self._cursor + k])
+            for k, w in enumerate(gap_words)
+        ):
+            self._commit(gap_words)
         self._cursor = text_at
+        return max(window.start_s, onset - 0.3)
 
     def _next_sound(self, at_s: float) -> float:
         """Skip leading digital silence or near-silence: windows should start near speech."""
@@ -229,5 +344,4 @@ def _count_before(words: list[TimedToken], limit: float) -> int:
     return count
 
 
-def _implausibly_long(word: TimedToken) -> bool:
-    return word.end - word.start > 2.5
+

@@ -33,7 +33,8 @@ _PARENTHESISED = re.compile(r"\(([^()\n]{0,60})\)")
 _MUSIC_NOTES = re.compile(r"[♪♫🎵🎶]+")
 _LINE_TIMESTAMP = re.compile(rf"(?m)^[ \t]*(?:{_TIMESTAMP})(?:[ \t]*-->[ \t]*{_TIMESTAMP})?(?=\s|$)")
 _SPEAKER_LABEL = re.compile(
-    r"(?m)^[ \t]*(?:>>[ \t]*)?(?:[A-Z][\w'.\-]*|\d+)(?:[ \t]+(?:[A-Z0-9][\w'.\-]*)){0,2}:(?=\s|$)"
+    r"(?m)^[ \t]*(?:[♪♫][ \t]*)*"
+    r"((?:>>[ \t]*)?(?:[A-Z][\w'.\-]*|\d+)(?:[ \t]+(?:[A-Z0-9][\w'.\-]*)){0,2}:)(?=\s|$)"
 )
 _INLINE_TIMESTAMP = re.compile(r"(?<!\S)\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,3})?(?!\S)")
 _CHEVRONS = re.compile(r"(?m)^[ \t]*>>")
@@ -117,7 +118,7 @@ def _markup_spans(text: str) -> list[tuple[int, int]]:
     spans += [m.span() for m in _MUSIC_NOTES.finditer(text)]
     spans += [_stripped_span(text, m.span()) for m in _LINE_TIMESTAMP.finditer(text)]
     spans += [m.span() for m in _INLINE_TIMESTAMP.finditer(text)]
-    spans += [_stripped_span(text, m.span()) for m in _SPEAKER_LABEL.finditer(text)]
+    spans += [m.span(1) for m in _SPEAKER_LABEL.finditer(text)]
     spans += [_stripped_span(text, m.span()) for m in _CHEVRONS.finditer(text)]
     spans += [m.span() for m in _PARENTHESISED.finditer(text) if _is_sound_event(m.group(1))]
     return _merge(spans)
@@ -165,3 +166,15 @@ def normalize(word: str) -> str:
     """A comparison key: case- and accent-folded letters and digits only."""
     folded = unicodedata.normalize("NFKD", word.casefold())
     return "".join(ch for ch in folded if ch.isalnum())
+
+
+_VOWELS = frozenset("aeiouy")
+
+
+def match_key(word: str) -> str:
+    """A looser key for matching heard words to the text: plural -s and inner vowels dropped,
+    so that "boats"/"boat" and "colour"/"color" meet (digits are kept whole)."""
+    key = normalize(word)
+    if len(key) > 3 and key.endswith("s") and not key.endswith("ss"):
+        key = key[:-1]
+    return key[:1] + "".join(ch for ch in key[1:] if ch not in _VOWELS)

@@ -1,0 +1,80 @@
+"""Text the audio lacks and audio the text lacks: reported, never shifting the other words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydub import AudioSegment
+
+from alignment import Aligner
+from tests.conftest import Sample, run_tool
+
+HEADER = (
+    "Episode 42 show notes. Recorded on 20 September 2024 in Lisbon. Sponsored by Acme "
+    "Widgets: visit acme dot com and use code PODCAST for ten percent off your first order."
+)
+GERMAN = (
+    "Guten Abend, meine Damen und Herren. Heute sprechen wir über das Wetter in den Bergen "
+    "und über die Preise für Brot und Käse auf dem Wochenmarkt in der Altstadt."
+)
+INSERT_AFTER_S = 5.85  # the pause after "the open sea."
+
+
+@pytest.fixture(scope="module")
+def spliced(short_clean: Sample, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+    """The sample with a stretch of German speech put in after its first sentence."""
+    folder = tmp_path_factory.mktemp("mismatch")
+    german = folder / "german.wav"
+    run_tool("espeak-ng", "-v", "de", "-s", "165", "-w", str(german), GERMAN)
+    episode = AudioSegment.from_file(short_clean.audio).set_frame_rate(16_000).set_channels(1)
+    foreign = AudioSegment.from_file(german).set_frame_rate(16_000).set_channels(1)
+    cut = int(INSERT_AFTER_S * 1000)
+    out = folder / "spliced.mp3"
+    (episode[:cut] + foreign + episode[cut:]).export(out, format="mp3", bitrate="96k")
+    return out, len(foreign) / 1000.0
+
+
+def test_header_not_found_and_insertion_skipped(
+    aligner: Aligner, short_clean: Sample, spliced: tuple[Path, float]
+) -> None:
+    audio, inserted_s = spliced
+    result = aligner.align(audio, HEADER + "\n\n" + short_clean.text)
+    header_count = len(HEADER.split())
+    header, body = result.words[:header_count], result.words[header_count:]
+    assert all(w.status == "not_found" and w.start is None for w in header)
+    assert [w.text for w in body] == [t["word"] for t in short_clean.truth]
+
+    errors = []
+    for word, ref in zip(body, short_clean.truth, strict=True):
+        assert word.status == "aligned"
+        assert word.start is not None and word.end is not None
+        expected = float(ref["start"])  # type: ignore[arg-type]
+        if expected > INSERT_AFTER_S:
+            expected += inserted_s
+        errors.append(abs(word.start - expected))
+        middle = (word.start + word.end) / 2
+        assert not INSERT_AFTER_S + 0.1 < middle < INSERT_AFTER_S + inserted_s - 0.1, word
+    assert float(np.median(errors)) <= 0.06
+    assert float(np.mean(np.array(errors) <= 0.3)) >= 0.95
+
+
+def test_dropped_sentence_is_not_found(aligner: Aligner, short_clean: Sample, tmp_path: Path) -> None:
+    """The audio loses its second sentence; its words come back not found, the rest in place."""
+    second = [i for i, t in enumerate(short_clean.truth) if 17 <= i <= 41]
+    cut_from = float(short_clean.truth[17]["start"]) - 0.1  # type: ignore[arg-type]
+    cut_to = float(short_clean.truth[42]["start"]) - 0.1  # type: ignore[arg-type]
+    episode = AudioSegment.from_file(short_clean.audio)
+    out = tmp_path / "dropped.flac"
+    (episode[: int(cut_from * 1000)] + episode[int(cut_to * 1000) :]).export(out, format="flac")
+    result = aligner.align(out, short_clean.text)
+    missing = [result.words[i] for i in second]
+    assert sum(w.status == "not_found" for w in missing) >= 0.8 * len(missing)
+    shift = cut_to - cut_from
+    later = [(w, t) for w, t in zip(result.words, short_clean.truth, strict=True)
+             if float(t["start"]) > cut_to]  # type: ignore[arg-type]
+    errors = [abs(float(w.start) - (float(t["start"]) - shift))  # type: ignore[arg-type]
+              for w, t in later if w.start is not None]
+    assert len(errors) >= 0.95 * len(later)
+    assert float(np.median(errors)) <= 0.06
