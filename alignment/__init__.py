@@ -4,4 +4,4 @@ from alignment.engine import Aligner, align
 from alignment.errors import AlignmentError
 from alignment.types import AlignmentOptions, AlignmentResult, Word
 
-__all__ = ["AlignmentError", "AlignmentOptions", "AlignmentResult", "Aligner", "Word", "align"]
+__all__ = ["Aligner", "AlignmentError", "AlignmentOptions", "AlignmentResult", "Word", "align"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import av
 import numpy as np
@@ -47,7 +47,7 @@ def _decode_first_audio_stream(container: av.container.InputContainer) -> Sample
     for packet in container.demux(stream):
         try:
             for frame in packet.decode():
-                for out in resampler.resample(frame):  # type: ignore[arg-type]
+                for out in resampler.resample(frame):  # type: ignore[arg-type,unused-ignore]
                     buffer.append(out.to_ndarray().reshape(-1))
         except av.FFmpegError:
             bad_packets += 1
@@ -72,7 +72,7 @@ class _Growable:
         self._data = np.zeros(max(capacity, SAMPLE_RATE), dtype=np.float32)
         self.size = 0
 
-    def append(self, chunk: npt.NDArray[np.float32]) -> None:
+    def append(self, chunk: npt.NDArray[Any]) -> None:
         needed = self.size + len(chunk)
         if needed > len(self._data):
             self._data.resize(max(needed, int(len(self._data) * 1.25)), refcheck=False)
@@ -91,7 +91,7 @@ def _reason(exc: Exception) -> str:
 
 def frame_levels_db(samples: Samples, frame_s: float = LEVEL_FRAME_S) -> Levels:
     """RMS level of consecutive frames in dBFS (digital silence reads -100 dB)."""
-    frame = max(1, int(round(frame_s * SAMPLE_RATE)))
+    frame = max(1, round(frame_s * SAMPLE_RATE))
     count = len(samples) // frame
     levels = np.empty(count, dtype=np.float32)
     step = 1 << 20

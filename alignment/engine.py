@@ -47,7 +47,9 @@ class Aligner:
                 device=self.options.device,
                 compute_type=self.options.compute_type,
                 cpu_threads=self.options.cpu_threads or min(os.cpu_count() or 1, 8),
-                cache_dir=Path(self.options.model_cache_dir) if self.options.model_cache_dir else None,
+                cache_dir=Path(self.options.model_cache_dir)
+                if self.options.model_cache_dir
+                else None,
             )
         return self._model
 
@@ -83,8 +85,12 @@ class Aligner:
         )
         placements = sync.run(lambda fraction: progress("align", fraction))
         timings["align_s"] = time.perf_counter() - clock
-        logger.info("aligned %d words in %d windows, %d resyncs",
-                    len(speech), sync.windows_encoded, sync.resyncs)
+        logger.info(
+            "aligned %d words in %d windows, %d resyncs",
+            len(speech),
+            sync.windows_encoded,
+            sync.resyncs,
+        )
 
         clock = time.perf_counter()
         progress("refine", 0.0)
@@ -143,17 +149,47 @@ class Aligner:
         speech_index = 0
         for index, token in enumerate(tokens):
             if token.kind == "markup":
-                words.append(Word(index, token.text, token.char_start, token.char_end,
-                                  None, None, 0.0, "non_speech"))
+                words.append(
+                    Word(
+                        index,
+                        token.text,
+                        token.char_start,
+                        token.char_end,
+                        None,
+                        None,
+                        0.0,
+                        "non_speech",
+                    )
+                )
                 continue
             placement, span = placements[speech_index], times[speech_index]
             speech_index += 1
             if placement is None or span is None:
-                words.append(Word(index, token.text, token.char_start, token.char_end,
-                                  None, None, 0.0, "not_found"))
+                words.append(
+                    Word(
+                        index,
+                        token.text,
+                        token.char_start,
+                        token.char_end,
+                        None,
+                        None,
+                        0.0,
+                        "not_found",
+                    )
+                )
             else:
-                words.append(Word(index, token.text, token.char_start, token.char_end,
-                                  span[0], span[1], round(placement.probability, 3), "aligned"))
+                words.append(
+                    Word(
+                        index,
+                        token.text,
+                        token.char_start,
+                        token.char_end,
+                        span[0],
+                        span[1],
+                        round(placement.probability, 3),
+                        "aligned",
+                    )
+                )
         return words
 
 
@@ -174,7 +210,9 @@ def _check_options(options: AlignmentOptions) -> None:
     if not 1.0 <= options.window_s <= 30.0:
         raise InvalidOptionError("window_s must be between 1 and 30 seconds.")
     if not 0.5 <= options.hop_s <= options.window_s - options.edge_guard_s:
-        raise InvalidOptionError("hop_s must be at least 0.5 s and at most window_s - edge_guard_s.")
+        raise InvalidOptionError(
+            "hop_s must be at least 0.5 s and at most window_s - edge_guard_s."
+        )
     if options.language is not None and options.language not in _LANGUAGE_CODES:
         raise UnsupportedLanguageError(
             f"{options.language!r} is not a language Whisper knows; use an ISO 639-1 code."

@@ -67,8 +67,8 @@ class WindowAligner:
         ]
 
     def _features(self, samples: Samples, start_s: float, end_s: float) -> npt.NDArray[np.float32]:
-        first = int(round(start_s * SAMPLE_RATE))
-        last = min(len(samples), int(round(end_s * SAMPLE_RATE)), first + WINDOW_SAMPLES)
+        first = round(start_s * SAMPLE_RATE)
+        last = min(len(samples), round(end_s * SAMPLE_RATE), first + WINDOW_SAMPLES)
         chunk = np.zeros(WINDOW_SAMPLES, dtype=np.float32)
         chunk[: last - first] = samples[first:last]
         mel = self._model.whisper.feature_extractor(chunk, padding=0)
@@ -82,7 +82,7 @@ class WindowAligner:
         flat = [token for tokens in words for token in tokens]
         if not flat:
             return []
-        num_frames = max(2, int(round(window.length_s * MEL_FRAMES_PER_S)))
+        num_frames = max(2, round(window.length_s * MEL_FRAMES_PER_S))
         result = self._model.whisper.model.align(
             ctranslate2.StorageView.from_array(window.encoder_output),
             self._tokenizer.sot_sequence,
@@ -131,7 +131,7 @@ def _word_times(
         if 0 <= index < len(first_time) and first_time[index] < 0:
             first_time[index] = time
     if first_time[-1] < 0:  # the end-of-text token was not reached: the text runs to the end
-        first_time[-1] = int(round(window.length_s * TOKENS_PER_S))
+        first_time[-1] = round(window.length_s * TOKENS_PER_S)
     first_time = np.maximum.accumulate(np.where(first_time < 0, 0, first_time))
     probs = np.asarray(token_probs, dtype=np.float64)
     out: list[TimedToken] = []

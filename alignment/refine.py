@@ -53,7 +53,7 @@ def find_pauses(levels: Levels, min_pause_s: float) -> list[Pause]:
         return []
     quiet = levels < speech_threshold_db(levels)
     edges = np.flatnonzero(np.diff(np.concatenate(([0], quiet.astype(np.int8), [0]))))
-    min_frames = int(round(min_pause_s / LEVEL_FRAME_S))
+    min_frames = round(min_pause_s / LEVEL_FRAME_S)
     return [
         Pause(float(a * LEVEL_FRAME_S), float(b * LEVEL_FRAME_S))
         for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True)
@@ -105,7 +105,7 @@ def refine(
     starts = np.array([p.start - lag_s if p else np.nan for p in placements])
     ends = np.array([p.end - lag_s if p else np.nan for p in placements])
     pauses = _Pauses(find_pauses(levels, opts.min_pause_s), opts.pause_radius_s)
-    smooth = np.convolve(levels, np.ones(3) / 3, mode="same") if len(levels) else levels
+    smooth = np.convolve(levels.astype(np.float64), np.ones(3) / 3, mode="same")
     order = [i for i, p in enumerate(placements) if p is not None]
     if order:
         _snap_first_start(order[0], starts, ends, pauses)
@@ -156,8 +156,8 @@ def _snap_gap(
 
 def _nearest_dip(smooth: Array, moment: float, opts: RefineOptions) -> float:
     """The quietest point within the dip radius, if it is clearly quieter than `moment`."""
-    centre = int(round(moment / LEVEL_FRAME_S))
-    reach = int(round(opts.dip_radius_s / LEVEL_FRAME_S))
+    centre = round(moment / LEVEL_FRAME_S)
+    reach = round(opts.dip_radius_s / LEVEL_FRAME_S)
     lo, hi = max(0, centre - reach), min(len(smooth), centre + reach + 1)
     if hi <= lo or not 0 <= centre < len(smooth):
         return moment

@@ -59,7 +59,9 @@ class _Windows:
         key = round(start_s, 3)
         if key not in self._cache:
             self._cache.clear()
-            starts = [key + k * self._options.hop_s for k in range(max(1, self._options.batch_size))]
+            starts = [
+                key + k * self._options.hop_s for k in range(max(1, self._options.batch_size))
+            ]
             spans = [
                 (s, min(s + self._options.window_s, self._duration))
                 for s in starts
@@ -182,7 +184,9 @@ class Synchronizer:
             return False
         first = int(word.start / LEVEL_FRAME_S)
         last = min(int(word.end / LEVEL_FRAME_S), len(self._loud_frames) - 1)
-        sounding_s = float(self._loud_frames[last] - self._loud_frames[min(first, last)]) * LEVEL_FRAME_S
+        sounding_s = (
+            float(self._loud_frames[last] - self._loud_frames[min(first, last)]) * LEVEL_FRAME_S
+        )
         digits = sum(ch.isdigit() for ch in written)
         return sounding_s > _LONGEST_WORD_S + 0.6 * digits
 
@@ -225,11 +229,7 @@ class Synchronizer:
         matcher = difflib.SequenceMatcher(None, [match_key(w.text) for w in heard], ahead, False)
         blocks = [b for b in matcher.get_matching_blocks() if b.size > 0]
         first = next(
-            (
-                i
-                for i, b in enumerate(blocks)
-                if b.size >= min(3 if b.b <= 30 else 5, len(heard))
-            ),
+            (i for i, b in enumerate(blocks) if b.size >= min(3 if b.b <= 30 else 5, len(heard))),
             None,
         )
         if first is None:
@@ -318,9 +318,14 @@ class Synchronizer:
             self._retried = (self._cursor, text_at)
             return retry_from
         gap_words = forced[:gap]
-        if gap <= _SMALL_GAP_WORDS and len(gap_words) == gap and all(
-            w.end <= onset + 0.2 and not self._implausibly_long(w, self._words[self._cursor + k])
-            for k, w in enumerate(gap_words)
+        if (
+            gap <= _SMALL_GAP_WORDS
+            and len(gap_words) == gap
+            and all(
+                w.end <= onset + 0.2
+                and not self._implausibly_long(w, self._words[self._cursor + k])
+                for k, w in enumerate(gap_words)
+            )
         ):
             self._commit(gap_words)
         self._cursor = text_at
@@ -342,6 +347,3 @@ def _count_before(words: list[TimedToken], limit: float) -> int:
             break
         count += 1
     return count
-
-
-

@@ -21,17 +21,64 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
 
 # Sound events that captioners put in parentheses; other parentheticals are spoken text.
 _SOUND_EVENTS = frozenset(
-    """applause audience background beep beeping bell breath breathing chuckle chuckles
-    chuckling clapping cough coughs coughing crosstalk cross-talk gasps groans inaudible
-    indistinct intro jingle laugh laughs laughing laughter music noise outro pause sigh sighs
-    silence sniffs static unintelligible whispers ad break sound effect effects ends plays
-    playing continues fades""".split()
+    [
+        "applause",
+        "audience",
+        "background",
+        "beep",
+        "beeping",
+        "bell",
+        "breath",
+        "breathing",
+        "chuckle",
+        "chuckles",
+        "chuckling",
+        "clapping",
+        "cough",
+        "coughs",
+        "coughing",
+        "crosstalk",
+        "cross-talk",
+        "gasps",
+        "groans",
+        "inaudible",
+        "indistinct",
+        "intro",
+        "jingle",
+        "laugh",
+        "laughs",
+        "laughing",
+        "laughter",
+        "music",
+        "noise",
+        "outro",
+        "pause",
+        "sigh",
+        "sighs",
+        "silence",
+        "sniffs",
+        "static",
+        "unintelligible",
+        "whispers",
+        "ad",
+        "break",
+        "sound",
+        "effect",
+        "effects",
+        "ends",
+        "plays",
+        "playing",
+        "continues",
+        "fades",
+    ]
 )
 _TIMESTAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 _BRACKETED = re.compile(r"\[[^\]\n]{0,200}\]|\{[^}\n]{0,200}\}")
 _PARENTHESISED = re.compile(r"\(([^()\n]{0,60})\)")
 _MUSIC_NOTES = re.compile(r"[♪♫🎵🎶]+")
-_LINE_TIMESTAMP = re.compile(rf"(?m)^[ \t]*(?:{_TIMESTAMP})(?:[ \t]*-->[ \t]*{_TIMESTAMP})?(?=\s|$)")
+_LINE_TIMESTAMP = re.compile(
+    rf"(?m)^[ \t]*(?:{_TIMESTAMP})(?:[ \t]*-->[ \t]*{_TIMESTAMP})?(?=\s|$)"
+)
 _SPEAKER_LABEL = re.compile(
     r"(?m)^[ \t]*(?:[♪♫][ \t]*)*"
     r"((?:>>[ \t]*)?(?:[A-Z][\w'.\-]*|\d+)(?:[ \t]+(?:[A-Z0-9][\w'.\-]*)){0,2}:)(?=\s|$)"
@@ -54,10 +101,7 @@ class TextToken:
 
 def decode_transcript(data: bytes | str) -> str:
     """Decode the user's transcript: UTF-8 (with or without BOM) or UTF-16/32 with a BOM."""
-    if isinstance(data, str):
-        text = data
-    else:
-        text = _decode_bytes(data)
+    text = data if isinstance(data, str) else _decode_bytes(data)
     if "\x00" in text or _control_share(text) > 0.01:
         raise TranscriptEncodingError(
             "The transcript looks like binary data, not text. Send a plain-text file "
@@ -103,9 +147,7 @@ def tokenize(text: str) -> list[TextToken]:
     masked = list(text)
     for start, end in markup:
         masked[start:end] = " " * (end - start)
-    tokens = [
-        TextToken(text[start:end].strip(), start, end, "markup") for start, end in markup
-    ]
+    tokens = [TextToken(text[start:end].strip(), start, end, "markup") for start, end in markup]
     for match in re.finditer(r"\S+", "".join(masked)):
         if _HAS_WORD_CHAR.search(match.group()):
             tokens.append(TextToken(match.group(), match.start(), match.end(), "speech"))

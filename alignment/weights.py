@@ -21,8 +21,18 @@ logger = logging.getLogger(__name__)
 BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 _BASE_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 _COMPUTE_TYPES = frozenset(
-    "auto default int8 int8_float32 int8_float16 int8_bfloat16 int16 float16 bfloat16 "
-    "float32".split()
+    [
+        "auto",
+        "default",
+        "int8",
+        "int8_float32",
+        "int8_float16",
+        "int8_bfloat16",
+        "int16",
+        "float16",
+        "bfloat16",
+        "float32",
+    ]
 )
 
 

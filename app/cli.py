@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import ClassVar, TextIO
 
 from alignment import Aligner, AlignmentError, AlignmentOptions
 from alignment.captions import to_vtt
@@ -31,40 +31,65 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("audio", type=Path, help="the episode's audio or video file")
     cmd.add_argument("transcript", type=Path, help="the text spoken in it")
     cmd.add_argument(
-        "-o", "--output", type=Path, default=None,
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
         help="where to write: .json (words) or .vtt (captions); default: stdout",
     )
-    cmd.add_argument("--format", choices=("json", "vtt"), default=None,
-                     help="output format (default: from the output's extension, else json)")
-    cmd.add_argument("--model", default="tiny.en",
-                     help="faster-whisper model name (tiny.en, base, small, large-v3, …) or a "
-                     "local CTranslate2 folder (default: the bundled tiny.en)")
-    cmd.add_argument("--language", default=None,
-                     help="ISO 639-1 code (en, es, de, …); default: detected from the audio")
-    cmd.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                     help="where to run the model (default: auto, CUDA when present)")
-    cmd.add_argument("--compute-type", default="auto",
-                     help="CTranslate2 compute type (default: int8 on CPU, float16 on CUDA)")
+    cmd.add_argument(
+        "--format",
+        choices=("json", "vtt"),
+        default=None,
+        help="output format (default: from the output's extension, else json)",
+    )
+    cmd.add_argument(
+        "--model",
+        default="tiny.en",
+        help="faster-whisper model name (tiny.en, base, small, large-v3, …) or a "
+        "local CTranslate2 folder (default: the bundled tiny.en)",
+    )
+    cmd.add_argument(
+        "--language",
+        default=None,
+        help="ISO 639-1 code (en, es, de, …); default: detected from the audio",
+    )
+    cmd.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where to run the model (default: auto, CUDA when present)",
+    )
+    cmd.add_argument(
+        "--compute-type",
+        default="auto",
+        help="CTranslate2 compute type (default: int8 on CPU, float16 on CUDA)",
+    )
     cmd.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     return _align(args)
 
 
 def _align(args: argparse.Namespace) -> int:
-    suffix = f".{args.format}" if args.format else (
-        args.output.suffix.lower() if args.output else ".json"
+    suffix = (
+        f".{args.format}"
+        if args.format
+        else (args.output.suffix.lower() if args.output else ".json")
     )
     if suffix not in (".json", ".vtt"):
         print(f"error: usage: cannot write {suffix!r}; use .json or .vtt", file=sys.stderr)
         return EXIT_USAGE
-    options = AlignmentOptions(model=args.model, language=args.language, device=args.device,
-                               compute_type=args.compute_type)
+    options = AlignmentOptions(
+        model=args.model, language=args.language, device=args.device, compute_type=args.compute_type
+    )
     bar = _ProgressBar(sys.stderr)
     try:
         transcript = args.transcript.read_bytes()
@@ -83,8 +108,11 @@ def _align(args: argparse.Namespace) -> int:
 
 
 def _write(result: AlignmentResult, suffix: str, output: Path | None) -> None:
-    text = to_vtt(result.words) if suffix == ".vtt" else json.dumps(result.to_dict(), indent=2,
-                                                                      ensure_ascii=False) + "\n"
+    text = (
+        to_vtt(result.words)
+        if suffix == ".vtt"
+        else json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    )
     if output is None:
         sys.stdout.write(text)
     else:
@@ -94,7 +122,11 @@ def _write(result: AlignmentResult, suffix: str, output: Path | None) -> None:
 class _ProgressBar:
     """A one-line progress bar on a terminal; silent when stderr is not a terminal."""
 
-    _STAGES = {"decode": (0.0, 0.05), "align": (0.05, 0.97), "refine": (0.97, 1.0)}
+    _STAGES: ClassVar[dict[str, tuple[float, float]]] = {
+        "decode": (0.0, 0.05),
+        "align": (0.05, 0.97),
+        "refine": (0.97, 1.0),
+    }
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream

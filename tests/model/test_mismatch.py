@@ -60,7 +60,9 @@ def test_header_not_found_and_insertion_skipped(
     assert float(np.mean(np.array(errors) <= 0.3)) >= 0.95
 
 
-def test_dropped_sentence_is_not_found(aligner: Aligner, short_clean: Sample, tmp_path: Path) -> None:
+def test_dropped_sentence_is_not_found(
+    aligner: Aligner, short_clean: Sample, tmp_path: Path
+) -> None:
     """The audio loses its second sentence; its words come back not found, the rest in place."""
     second = [i for i, t in enumerate(short_clean.truth) if 17 <= i <= 41]
     cut_from = float(short_clean.truth[17]["start"]) - 0.1  # type: ignore[arg-type]
@@ -72,9 +74,15 @@ def test_dropped_sentence_is_not_found(aligner: Aligner, short_clean: Sample, tm
     missing = [result.words[i] for i in second]
     assert sum(w.status == "not_found" for w in missing) >= 0.8 * len(missing)
     shift = cut_to - cut_from
-    later = [(w, t) for w, t in zip(result.words, short_clean.truth, strict=True)
-             if float(t["start"]) > cut_to]  # type: ignore[arg-type]
-    errors = [abs(float(w.start) - (float(t["start"]) - shift))  # type: ignore[arg-type]
-              for w, t in later if w.start is not None]
+    later = [
+        (w, t)
+        for w, t in zip(result.words, short_clean.truth, strict=True)
+        if float(t["start"]) > cut_to
+    ]  # type: ignore[arg-type]
+    errors = [
+        abs(float(w.start) - (float(t["start"]) - shift))  # type: ignore[arg-type]
+        for w, t in later
+        if w.start is not None
+    ]
     assert len(errors) >= 0.95 * len(later)
     assert float(np.median(errors)) <= 0.06

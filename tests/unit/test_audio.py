@@ -63,8 +63,19 @@ def test_decodes_the_audio_track_of_videos(
     stereo_44k: Path, tmp_path: Path, suffix: str, args: list[str]
 ) -> None:
     out = tmp_path / f"video{suffix}"
-    run_tool("ffmpeg", "-y", "-f", "lavfi", "-i", "color=c=blue:s=64x64:d=10:r=5",
-             "-i", str(stereo_44k), "-shortest", *args, str(out))
+    run_tool(
+        "ffmpeg",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=blue:s=64x64:d=10:r=5",
+        "-i",
+        str(stereo_44k),
+        "-shortest",
+        *args,
+        str(out),
+    )
     samples = load_audio(out)
     assert abs(len(samples) / SAMPLE_RATE - 10.0) < 0.3
 
@@ -100,16 +111,28 @@ def test_corrupt_audio_is_reported(tmp_path: Path) -> None:
     data = bytearray(SOURCE.read_bytes()[:4096])
     data[44:] = bytes(len(data) - 44)  # header intact, then the RIFF size lies
     path = tmp_path / "corrupt.mp3"
-    path.write_bytes(b"ID3" + bytes(200) + bytes(np.random.default_rng(1).integers(0, 255, 5000,
-                                                                                 dtype=np.uint8)))
+    path.write_bytes(
+        b"ID3" + bytes(200) + bytes(np.random.default_rng(1).integers(0, 255, 5000, dtype=np.uint8))
+    )
     with pytest.raises(AudioDecodeError):
         load_audio(path)
 
 
 def test_video_without_audio_track(tmp_path: Path) -> None:
     out = tmp_path / "silent_video.mp4"
-    run_tool("ffmpeg", "-y", "-f", "lavfi", "-i", "color=c=red:s=64x64:d=2:r=5",
-             "-c:v", "libx264", "-preset", "ultrafast", str(out))
+    run_tool(
+        "ffmpeg",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=red:s=64x64:d=2:r=5",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        str(out),
+    )
     with pytest.raises(NoAudioStreamError) as info:
         load_audio(out)
     assert info.value.code == "no_audio_stream"

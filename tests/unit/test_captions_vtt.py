@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from alignment.captions import CueOptions, build_cues, to_vtt
 from alignment.types import Word
 
@@ -24,7 +26,7 @@ def test_lines_respect_the_limit_and_cues_do_not_overlap() -> None:
     cues = build_cues(words, CueOptions(max_chars_per_line=32, max_lines=2))
     assert all(len(line) <= 32 for cue in cues for line in cue.lines)
     assert all(len(cue.lines) <= 2 for cue in cues)
-    for before, after in zip(cues, cues[1:], strict=False):
+    for before, after in itertools.pairwise(cues):
         assert before.end <= after.start
     shown = " ".join(" ".join(cue.lines) for cue in cues).split()
     assert shown == [w.text for w in words]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from alignment.audio import LEVEL_FRAME_S
@@ -19,7 +21,9 @@ def _levels(speech: list[tuple[float, float]], total_s: float) -> np.ndarray:
 def test_finds_pauses_between_speech() -> None:
     pauses = find_pauses(_levels([(0.5, 1.0), (1.4, 2.0)], 3.0), min_pause_s=0.08)
     assert [(round(p.start, 3), round(p.end, 3)) for p in pauses] == [
-        (0.0, 0.5), (1.0, 1.4), (2.0, 3.0)
+        (0.0, 0.5),
+        (1.0, 1.4),
+        (2.0, 3.0),
     ]
 
 
@@ -45,5 +49,5 @@ def test_keeps_unplaced_words_unplaced_and_times_monotonic() -> None:
     times = refine(raw, levels, lag_s=0.0)
     assert times[1] is None
     placed = [t for t in times if t is not None]
-    for (start, end), (next_start, _) in zip(placed, placed[1:], strict=False):
+    for (start, end), (next_start, _) in itertools.pairwise(placed):
         assert start < end <= next_start

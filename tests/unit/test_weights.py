@@ -26,8 +26,7 @@ def test_base_is_assembled_once_and_checked(tmp_path: Path) -> None:
     folder = Path(resolve_model_path("base", cache_dir=tmp_path))
     digest = hashlib.sha256((folder / "model.bin").read_bytes()).hexdigest()
     assert digest == BASE_MODEL_SHA256
-    assert {p.name for p in folder.iterdir()} >= {"config.json", "tokenizer.json",
-                                                   "vocabulary.txt"}
+    assert {p.name for p in folder.iterdir()} >= {"config.json", "tokenizer.json", "vocabulary.txt"}
     stamp = (folder / "model.bin").stat().st_mtime_ns
     assert Path(resolve_model_path("base", cache_dir=tmp_path)) == folder
     assert (folder / "model.bin").stat().st_mtime_ns == stamp

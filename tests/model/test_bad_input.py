@@ -1,0 +1,60 @@
+"""Bad input through the whole engine: each gives its stable error code, never a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydub import AudioSegment
+
+from alignment import Aligner, AlignmentError, AlignmentOptions
+from alignment.errors import UnsupportedLanguageError
+from tests.conftest import Sample
+
+
+def _code(call: object) -> str:
+    with pytest.raises(AlignmentError) as info:
+        call()  # type: ignore[operator]
+    return info.value.code
+
+
+def test_silence_only(aligner: Aligner, short_clean: Sample, tmp_path: Path) -> None:
+    path = tmp_path / "silence.wav"
+    AudioSegment.silent(duration=5000, frame_rate=16_000).export(path, format="wav")
+    assert _code(lambda: aligner.align(path, short_clean.text)) == "no_speech"
+
+
+def test_corrupt_file(aligner: Aligner, short_clean: Sample, tmp_path: Path) -> None:
+    path = tmp_path / "broken.m4a"
+    path.write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(np.random.default_rng(0).bytes(4000)))
+    assert _code(lambda: aligner.align(path, short_clean.text)) == "audio_decode_failed"
+
+
+def test_text_file_as_audio(aligner: Aligner, short_clean: Sample, tmp_path: Path) -> None:
+    path = tmp_path / "transcript.wav"
+    path.write_text(short_clean.text)
+    assert _code(lambda: aligner.align(path, short_clean.text)) == "audio_decode_failed"
+
+
+def test_empty_transcript(aligner: Aligner, short_clean: Sample) -> None:
+    assert _code(lambda: aligner.align(short_clean.audio, b"  \n ")) == "transcript_empty"
+
+
+def test_binary_transcript(aligner: Aligner, short_clean: Sample) -> None:
+    data = short_clean.audio.read_bytes()[:5000]
+    assert _code(lambda: aligner.align(short_clean.audio, data)) == "transcript_encoding"
+
+
+def test_text_not_in_the_audio(aligner: Aligner, short_clean: Sample) -> None:
+    text = "Quarterly revenue grew by twelve percent while operating costs fell sharply. " * 3
+    result = aligner.align(short_clean.audio, text)
+    assert result.count("aligned") <= 3
+    assert result.count("not_found") >= len(text.split()) - 3
+
+
+def test_english_model_refuses_other_languages(short_clean: Sample) -> None:
+    with pytest.raises(UnsupportedLanguageError):
+        Aligner(AlignmentOptions(model="tiny.en", device="cpu")).align(
+            short_clean.audio, short_clean.text, language="de"
+        )

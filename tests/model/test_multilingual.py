@@ -1,0 +1,54 @@
+"""The bundled multilingual base model: language detection and Spanish and German alignment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alignment import Aligner, AlignmentOptions
+from tests.conftest import load_sample, run_tool
+
+GERMAN = (
+    "Der Hafen ist am Morgen noch still. Die Fischer bringen ihre Boote hinaus, und am "
+    "Mittag verkaufen sie den Fang auf dem Markt neben der alten Kirche."
+)
+
+
+@pytest.fixture(scope="module")
+def base() -> Aligner:
+    return Aligner(AlignmentOptions(model="base", device="cpu"))
+
+
+def test_spanish_is_detected_and_aligned(base: Aligner) -> None:
+    sample = load_sample("spanish")
+    result = base.align(sample.audio, sample.text)
+    assert result.language == "es"
+    assert result.count("aligned") == len(sample.truth)
+    errors = np.array(
+        [
+            abs(float(w.start) - float(t["start"]))  # type: ignore[arg-type]
+            for w, t in zip(result.words, sample.truth, strict=True)
+            if w.start is not None
+        ]
+    )
+    assert float(np.median(errors)) <= 0.04
+    assert float(np.mean(errors <= 0.2)) >= 0.9
+
+
+def test_german_is_detected_and_aligned(base: Aligner, tmp_path: Path) -> None:
+    audio = tmp_path / "de.wav"
+    run_tool("espeak-ng", "-v", "de", "-s", "150", "-w", str(audio), GERMAN)
+    result = base.align(audio, GERMAN)
+    assert result.language == "de"
+    assert result.count("aligned") == len(GERMAN.split())
+    starts = [w.start for w in result.words]
+    assert starts == sorted(starts)
+    assert result.words[-1].end is not None and result.words[-1].end > 0.8 * result.duration_s
+
+
+def test_language_can_be_given(base: Aligner) -> None:
+    sample = load_sample("spanish")
+    result = base.align(sample.audio, sample.text, language="es")
+    assert result.language == "es" and result.options.language == "es"
