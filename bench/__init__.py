@@ -1,0 +1,1 @@
+"""podalign's benchmark: accuracy against reference word times, speed and memory."""
