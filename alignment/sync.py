@@ -20,7 +20,8 @@ from alignment.forced import MAX_TEXT_TOKENS, EncodedWindow, TimedToken, WindowA
 from alignment.text import match_key
 
 _MIN_WINDOW_S = 0.3
-_SEARCH_AHEAD_WORDS = 1500
+#: (words of text searched ahead, matching words in a row needed), nearest first.
+_SEARCH_STEPS = ((40, 3), (250, 5), (1000, 7), (4000, 9))
 _BAD_RUN_WORDS = 4
 _SMALL_GAP_WORDS = 8
 _LONGEST_WORD_S = 2.0
@@ -177,6 +178,11 @@ class Synchronizer:
                 return k
         return len(words)
 
+    def _sounding_s(self, start: float, end: float) -> float:
+        first = min(int(start / LEVEL_FRAME_S), len(self._loud_frames) - 1)
+        last = min(int(end / LEVEL_FRAME_S), len(self._loud_frames) - 1)
+        return float(self._loud_frames[last] - self._loud_frames[first]) * LEVEL_FRAME_S
+
     def _implausibly_long(self, word: TimedToken, written: str) -> bool:
         """More sound under one word than anyone takes to say it (pauses do not count;
         numbers are spoken much longer than they are written: "2026" is four words)."""
@@ -202,11 +208,20 @@ class Synchronizer:
         heard = [w for w in self._aligner.transcribe(window) if match_key(w.text)]
         pairs = self._anchors(heard)
         if not pairs:
-            # Nothing of the text is said here (music, an ad, silence, another language).
             if is_last:
                 return window.end_s
-            heard_until = heard[-1].end - 1.0 if heard else limit
-            return min(limit, max(window.start_s + 1.0, heard_until))
+            if len(heard) < self._sounding_s(window.start_s, limit) / 4.0:
+                # Whisper sometimes stops after a word or two: that says nothing about the
+                # window, so move on only a little and look again.
+                return window.start_s + 2.0
+            # Nothing of the text is said here (music, an ad, another language).
+            return max(window.start_s + 1.0, limit - 2.0)
+        # A heard word smeared over music or other speech has no usable start: begin with
+        # the first confirmed word that is not.
+        while len(pairs) > 1 and self._implausibly_long(
+            heard[pairs[0][1]], self._words[pairs[0][0]]
+        ):
+            pairs = pairs[1:]
         text_at, heard_at = pairs[0]
         onset = heard[heard_at].start
         if text_at > self._cursor:
@@ -220,25 +235,37 @@ class Synchronizer:
         return max(last.start - 0.1, window.start_s + 0.5)
 
     def _anchors(self, heard: list[TimedToken]) -> list[tuple[int, int]]:
-        """(text index, heard index) of words the transcription confirms: the first solid run
-        of matching words, the smaller matches just before it, and the matches after it;
-        lone one-word matches far from the others are ignored."""
+        """(text index, heard index) of words the transcription confirms.
+
+        The text ahead is searched nearest first (episodes repeat phrases, and a far match
+        must not win over a near one), and a far jump needs a longer run of matching words."""
         if len(heard) < 2:
             return []
-        ahead = self._keys[self._cursor : self._cursor + _SEARCH_AHEAD_WORDS]
-        matcher = difflib.SequenceMatcher(None, [match_key(w.text) for w in heard], ahead, False)
-        blocks = [b for b in matcher.get_matching_blocks() if b.size > 0]
-        first = next(
-            (i for i, b in enumerate(blocks) if b.size >= min(3 if b.b <= 30 else 5, len(heard))),
-            None,
-        )
+        keys = [match_key(w.text) for w in heard]
+        for step, (reach, needed) in enumerate(_SEARCH_STEPS):
+            # Only the nearest search may make do with a short transcription.
+            pairs = self._anchors_within(
+                keys, reach, min(needed, len(keys)) if step == 0 else needed
+            )
+            if pairs:
+                return pairs
+        return []
+
+    def _anchors_within(self, keys: list[str], reach: int, needed: int) -> list[tuple[int, int]]:
+        ahead = self._keys[self._cursor : self._cursor + reach]
+        blocks = [
+            b
+            for b in difflib.SequenceMatcher(None, keys, ahead, False).get_matching_blocks()
+            if b.size > 0
+        ]
+        first = next((i for i, b in enumerate(blocks) if b.size >= needed), None)
         if first is None:
             return []
         chosen = [blocks[first]]
         for block in reversed(blocks[:first]):
             head = chosen[0]
-            reach = 3 if block.size >= 2 else 2
-            if head.b - (block.b + block.size) > reach or head.a - (block.a + block.size) > reach:
+            gap = 3 if block.size >= 2 else 2
+            if head.b - (block.b + block.size) > gap or head.a - (block.a + block.size) > gap:
                 break
             chosen.insert(0, block)
         for block in blocks[first + 1 :]:
@@ -317,19 +344,24 @@ class Synchronizer:
         ):
             self._retried = (self._cursor, text_at)
             return retry_from
-        gap_words = forced[:gap]
-        if (
-            gap <= _SMALL_GAP_WORDS
-            and len(gap_words) == gap
-            and all(
-                w.end <= onset + 0.2
-                and not self._implausibly_long(w, self._words[self._cursor + k])
-                for k, w in enumerate(gap_words)
-            )
-        ):
-            self._commit(gap_words)
+        if self._forced_fits(forced[:gap], gap, onset):
+            self._commit(forced[:gap])
         self._cursor = text_at
         return max(window.start_s, onset - 0.3)
+
+    def _forced_fits(self, words: list[TimedToken], gap: int, onset: float) -> bool:
+        """Whether the forced times of the words before a match are believable: all of them
+        before the match, none stretched, and (for more than a few words) mostly probable,
+        which tells a misheard passage from an unspoken one laid over music or silence."""
+        if len(words) != gap or gap == 0:
+            return False
+        for k, word in enumerate(words):
+            if word.end > onset + 0.2 or self._implausibly_long(
+                word, self._words[self._cursor + k]
+            ):
+                return False
+        probable = float(np.median([w.probability for w in words]))
+        return gap <= _SMALL_GAP_WORDS or probable >= 0.3
 
     def _next_sound(self, at_s: float) -> float:
         """Skip leading digital silence or near-silence: windows should start near speech."""

@@ -43,7 +43,7 @@ class AlignmentOptions:
     hop_s: float = 26.0
     edge_guard_s: float = 2.0
     refine_boundaries: bool = True
-    min_word_probability: float = 0.12
+    min_word_probability: float = 0.1
     model_cache_dir: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
