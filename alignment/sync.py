@@ -99,6 +99,7 @@ class Synchronizer:
         self._cursor = 0
         self.resyncs = 0
         self._retried: tuple[int, int] | None = None
+        self._after_skip = False
 
     @property
     def windows_encoded(self) -> int:
@@ -125,7 +126,10 @@ class Synchronizer:
         fresh = timed[len(prefix) :]
         limit = window.end_s if is_last else window.end_s - self._options.edge_guard_s
         inside = _count_before(fresh, limit)
-        good = self._good_prefix(fresh[:inside], [self._words[i] for i in new[:inside]])
+        after_skip, self._after_skip = self._after_skip, False
+        good = self._good_prefix(
+            fresh[:inside], [self._words[i] for i in new[:inside]], strict_start=after_skip
+        )
         if good > 0:
             self._commit(fresh[:good])
             # The next grid window overlaps this one, so its start is known ahead (batching).
@@ -165,12 +169,16 @@ class Synchronizer:
         span = done[-1].end - done[max(0, len(done) - 200)].start
         return float(np.clip(min(len(done), 200) / max(span, 1.0), 2.0, 6.0))
 
-    def _good_prefix(self, words: list[TimedToken], texts: list[str]) -> int:
+    def _good_prefix(self, words: list[TimedToken], texts: list[str], strict_start: bool) -> int:
         """How many leading words look right: stop where improbable or stretched words cluster
         (one improbable word alone is a typo or an ASR error in the text, not a mismatch)."""
         threshold = self._options.min_word_probability
         stretched = [self._implausibly_long(w, t) for w, t in zip(words, texts, strict=False)]
         suspicious = [w.probability < threshold or s for w, s in zip(words, stretched, strict=True)]
+        if strict_start and suspicious[:1] == [True]:
+            # Right after skipping audio the text lacks, the first word must be clearly
+            # there: the DTW likes to pull it into the skipped sound just before the window.
+            return 0
         for k in range(len(words)):
             if stretched[k]:
                 return k
@@ -228,6 +236,7 @@ class Synchronizer:
             # Text the audio lacks (a header, a dropped passage) or a few hidden words.
             return self._skip_text(window, forced, text_at, onset)
         if onset > window.start_s + 1.0:
+            self._after_skip = True
             return onset - 0.3  # audio the text lacks before the match: align from there
         last = self._commit_anchored(heard, pairs, limit)
         if last is None:  # the heard times do not hold up either: move on a little
@@ -261,13 +270,9 @@ class Synchronizer:
         first = next((i for i, b in enumerate(blocks) if b.size >= needed), None)
         if first is None:
             return []
+        # Matches before the first solid run are not used: a heard word smeared over other
+        # speech can match by chance, and its time would start the text too early.
         chosen = [blocks[first]]
-        for block in reversed(blocks[:first]):
-            head = chosen[0]
-            gap = 3 if block.size >= 2 else 2
-            if head.b - (block.b + block.size) > gap or head.a - (block.a + block.size) > gap:
-                break
-            chosen.insert(0, block)
         for block in blocks[first + 1 :]:
             tail = chosen[-1]
             near = block.b - (tail.b + tail.size) <= 3 and block.a - (tail.a + tail.size) <= 3
@@ -343,6 +348,7 @@ class Synchronizer:
             and retry_from > window.start_s + 0.5
         ):
             self._retried = (self._cursor, text_at)
+            self._after_skip = True
             return retry_from
         if self._forced_fits(forced[:gap], gap, onset):
             self._commit(forced[:gap])
