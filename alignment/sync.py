@@ -153,7 +153,7 @@ class Synchronizer:
 
     def _candidates(self, prefix_count: int) -> list[int]:
         budget = MAX_TEXT_TOKENS - sum(len(self._tokens[i]) for i in range(prefix_count))
-        wanted = int(self._words_per_second() * self._options.window_s * 1.5) + 10
+        wanted = int(self._words_per_second() * self._options.window_s * 1.2) + 8
         chosen: list[int] = []
         for index in range(self._cursor, len(self.placed)):
             budget -= len(self._tokens[index])

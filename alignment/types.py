@@ -40,7 +40,7 @@ class AlignmentOptions:
     cpu_threads: int = 0
     batch_size: int = 0
     window_s: float = 30.0
-    hop_s: float = 26.0
+    hop_s: float = 27.0
     edge_guard_s: float = 2.0
     refine_boundaries: bool = True
     min_word_probability: float = 0.1

@@ -1,0 +1,207 @@
+"""`make bench`: podalign and stable-ts over every benchmark case, scored, as a markdown table.
+
+Cases: every folder under the dev benchmark's `cases/` (next to this repository, in
+`shared/bench`), any folder of cases given with --cases, and the long-form episode that
+`bench.longform` builds. Each run is a fresh process, so wall time and peak RSS are its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.longform import make_case
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_BENCH = ROOT.parent / "shared" / "bench"
+LANGUAGES = {"multilingual_es": "es"}
+
+
+@dataclass(frozen=True)
+class Run:
+    engine: str
+    model: str
+    case: Path
+    score: dict[str, Any]
+    wall_s: float
+    peak_rss_mb: float
+    failed: str | None
+
+
+def _cases(folders: list[Path], with_longform: bool, out: Path) -> list[Path]:
+    cases = sorted(
+        case for folder in folders for case in folder.iterdir() if (case / "truth.json").is_file()
+    )
+    if with_longform:
+        generator = SHARED_BENCH / "tools" / "make_tts_case.py"
+        cases.append(make_case(out / "cases" / "longform_episode", generator))
+    return cases
+
+
+def _audio(case: Path) -> Path:
+    return next(p for p in case.iterdir() if p.stem == "audio")
+
+
+def _run_one(engine: str, model: str, case: Path, preds: Path, threads: int) -> Run:
+    pred = preds / f"{case.name}.json"
+    command = [
+        sys.executable,
+        "-m",
+        "bench.predict",
+        "--engine",
+        engine,
+        "--model",
+        model,
+        "--audio",
+        str(_audio(case)),
+        "--text",
+        str(case / "text.txt"),
+        "--out",
+        str(pred),
+        "--threads",
+        str(threads),
+    ]
+    if case.name in LANGUAGES:
+        command += ["--language", LANGUAGES[case.name]]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    failed = None if status == 0 else (stderr.strip().splitlines() or ["failed"])[-1]
+    score = _score(case, pred) if failed is None else {}
+    return Run(engine, model, case, score, wall, usage.ru_maxrss / 1024, failed)
+
+
+def _score(case: Path, pred: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(SHARED_BENCH / "score.py"), str(case), str(pred)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(done.stdout.splitlines()[0]))
+
+
+def _fmt(value: object, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _row(run: Run) -> str:
+    s = run.score
+    if run.failed:
+        return f"| {run.case.name} | {run.engine} | failed: {run.failed[:80]} |" + " |" * 14
+    start, end = s.get("start_err_ms") or {}, s.get("end_err_ms") or {}
+    within = s.get("start_within") or {}
+    duration = s.get("duration_s") or 0.0
+    elapsed = s.get("elapsed_s") or 0.0
+    speed = duration / elapsed if elapsed else None
+    return (
+        "| "
+        + " | ".join(
+            [
+                run.case.name,
+                run.engine,
+                _fmt(s.get("coverage"), 3),
+                _fmt(start.get("median"), 1),
+                _fmt(start.get("mean"), 1),
+                _fmt(start.get("p90"), 1),
+                _fmt(end.get("median"), 1),
+                _fmt(end.get("p90"), 1),
+                _fmt(within.get("50"), 3),
+                _fmt(within.get("100"), 3),
+                _fmt(within.get("200"), 3),
+                f"{s.get('nonspoken_placed', 0)}/{s.get('n_nonspoken', 0)}",
+                _fmt(s.get("distractor_placements")),
+                _fmt(elapsed, 1),
+                _fmt(speed, 1),
+                _fmt(run.peak_rss_mb, 0),
+            ]
+        )
+        + " |"
+    )
+
+
+HEADER = (
+    "| case | aligner | coverage | start med ms | start mean ms | start p90 ms | end med ms | "
+    "end p90 ms | start ≤50 | start ≤100 | start ≤200 | non-spoken placed | in music/ad | "
+    "time s | × real time | peak RSS MB |\n|" + "---|" * 16
+)
+
+
+def _ratios(runs: list[Run]) -> list[str]:
+    lines = ["", "stable-ts ÷ podalign (above 1: podalign better):", ""]
+    lines.append("| case | start median | start p90 | time |\n|---|---|---|---|")
+    ours = {r.case.name: r for r in runs if r.engine == "podalign" and not r.failed}
+    for run in runs:
+        mine = ours.get(run.case.name)
+        if run.engine != "stable-ts" or run.failed or mine is None:
+            continue
+        cells = []
+        for metric, key in (("start_err_ms", "median"), ("start_err_ms", "p90")):
+            a, b = (run.score.get(metric) or {}).get(key), (mine.score.get(metric) or {}).get(key)
+            cells.append(_fmt(a / b, 2) if a and b else "–")
+        a, b = run.score.get("elapsed_s"), mine.score.get("elapsed_s")
+        cells.append(_fmt(a / b, 2) if a and b else "–")
+        lines.append(f"| {run.case.name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--cases",
+        type=Path,
+        action="append",
+        default=[],
+        help="a folder of cases (repeatable); default: the dev benchmark",
+    )
+    parser.add_argument("--models", nargs="+", default=["tiny.en", "base"])
+    parser.add_argument("--only", nargs="*", default=None, help="case names to run")
+    parser.add_argument("--no-stable-ts", action="store_true")
+    parser.add_argument("--no-longform", action="store_true")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+    folders = args.cases or [SHARED_BENCH / "cases"]
+    cases = _cases(folders, not args.no_longform, args.out)
+    if args.only:
+        cases = [c for c in cases if c.name in args.only]
+    engines = ["podalign"] + ([] if args.no_stable_ts else ["stable-ts"])
+    report = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; {args.threads} threads per run; "
+        f"{time.strftime('%Y-%m-%d')}.",
+    ]
+    for model in args.models:
+        runs: list[Run] = []
+        for case in cases:
+            if model.endswith(".en") and case.name in LANGUAGES:
+                continue
+            for engine in engines:
+                preds = args.out / "preds" / engine / model
+                preds.mkdir(parents=True, exist_ok=True)
+                run = _run_one(engine, model, case, preds, args.threads)
+                runs.append(run)
+                print(_row(run), flush=True)
+        report += ["", f"### model `{model}`", "", HEADER, *(_row(r) for r in runs)]
+        report += _ratios(runs)
+    text = "\n".join(report) + "\n"
+    (args.out / "summary.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
