@@ -103,7 +103,7 @@ class Aligner:
             model=self.options.model,
             device=model.device,
             duration_s=round(len(samples) / SAMPLE_RATE, 3),
-            options=replace(self.options, language=lang),
+            options=self._effective_options(lang),
             timings_s={k: round(v, 3) for k, v in timings.items()},
         )
 
@@ -113,9 +113,25 @@ class Aligner:
             window_s=self.options.window_s,
             hop_s=self.options.hop_s,
             edge_guard_s=self.options.edge_guard_s,
-            min_word_probability=self.options.min_word_probability,
+            min_word_probability=self._min_word_probability(),
             batch_size=batch,
         )
+
+    def _effective_options(self, language: str) -> AlignmentOptions:
+        """The options as actually used, so that a result says how to reproduce it."""
+        return replace(
+            self.options,
+            language=language,
+            device="cuda" if self.model.device == "cuda" else "cpu",
+            compute_type=self.model.compute_type,
+            min_word_probability=self._min_word_probability(),
+            batch_size=self._sync_options().batch_size,
+        )
+
+    def _min_word_probability(self) -> float:
+        if self.options.min_word_probability is not None:
+            return self.options.min_word_probability
+        return 0.03 if self.model.multilingual else 0.1
 
     def _window_aligner(
         self, model: LoadedModel, samples: Samples, language: str | None

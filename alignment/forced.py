@@ -101,7 +101,7 @@ class WindowAligner:
             ctranslate2.StorageView.from_array(window.encoder_output),
             [prompt],
             beam_size=1,
-            max_length=220,
+            max_length=160,
             no_repeat_ngram_size=4,
             suppress_blank=True,
         )[0]

@@ -43,7 +43,9 @@ class AlignmentOptions:
     hop_s: float = 27.0
     edge_guard_s: float = 2.0
     refine_boundaries: bool = True
-    min_word_probability: float = 0.1
+    #: Below this a word's token probability is suspect; None: 0.1 for English-only models,
+    #: 0.03 for multilingual ones (they spread probability over more spellings).
+    min_word_probability: float | None = None
     model_cache_dir: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
