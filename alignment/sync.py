@@ -182,7 +182,8 @@ class Synchronizer:
         for k in range(len(words)):
             if stretched[k]:
                 return k
-            if suspicious[k] and sum(suspicious[k : k + _BAD_RUN_WORDS]) >= _BAD_RUN_WORDS - 1:
+            run = suspicious[k : k + _BAD_RUN_WORDS]
+            if run[0] and sum(run) >= min(_BAD_RUN_WORDS - 1, len(run)):
                 return k
         return len(words)
 
@@ -248,9 +249,9 @@ class Synchronizer:
 
         The text ahead is searched nearest first (episodes repeat phrases, and a far match
         must not win over a near one), and a far jump needs a longer run of matching words."""
-        if len(heard) < 2:
-            return []
         keys = [match_key(w.text) for w in heard]
+        if len(keys) == 1:  # a lone word counts only as the very next word of the text
+            return [(self._cursor, 0)] if keys[0] == self._keys[self._cursor] else []
         for step, (reach, needed) in enumerate(_SEARCH_STEPS):
             # Only the nearest search may make do with a short transcription.
             pairs = self._anchors_within(

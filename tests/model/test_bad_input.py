@@ -58,3 +58,25 @@ def test_english_model_refuses_other_languages(short_clean: Sample) -> None:
         Aligner(AlignmentOptions(model="tiny.en", device="cpu")).align(
             short_clean.audio, short_clean.text, language="de"
         )
+
+
+def test_noise_without_speech_places_nothing(aligner: Aligner, tmp_path: Path) -> None:
+    from pydub.generators import WhiteNoise
+
+    path = tmp_path / "noise.wav"
+    WhiteNoise(sample_rate=16_000).to_audio_segment(duration=4000, volume=-20).export(
+        path, format="wav"
+    )
+    result = aligner.align(path, "hello world and all the people in it")
+    assert result.count("aligned") == 0
+
+
+def test_audio_shorter_than_its_text(aligner: Aligner, tmp_path: Path) -> None:
+    from tests.conftest import run_tool
+
+    path = tmp_path / "hello.wav"
+    run_tool("espeak-ng", "-w", str(path), "hello")
+    result = aligner.align(path, "hello there my friend, how are you today")
+    assert result.words[0].status == "aligned"
+    assert result.words[0].end is not None and result.words[0].end <= result.duration_s
+    assert all(w.status == "not_found" for w in result.words[2:])
