@@ -115,3 +115,27 @@ def speech_threshold_db(levels: Levels) -> float:
     """A level between the noise floor and typical speech, adapted to the recording."""
     floor, loud = np.percentile(levels, [5, 95])
     return float(floor + max(8.0, 0.25 * (loud - floor)))
+
+
+def quiet_spans_vad(samples: Samples, min_silence_s: float = 0.1) -> list[tuple[float, float]]:
+    """Stretches without speech according to the Silero voice-activity model that
+    faster-whisper ships: unlike an energy threshold, it is not fooled by breath or room noise."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(
+        threshold=0.5,
+        min_silence_duration_ms=int(min_silence_s * 1000),
+        speech_pad_ms=0,
+        min_speech_duration_ms=50,
+    )
+    spans: list[tuple[float, float]] = []
+    previous_end = 0.0
+    for segment in get_speech_timestamps(samples, options):
+        start, end = segment["start"] / SAMPLE_RATE, segment["end"] / SAMPLE_RATE
+        if start > previous_end:
+            spans.append((previous_end, start))
+        previous_end = end
+    duration = len(samples) / SAMPLE_RATE
+    if duration > previous_end:
+        spans.append((previous_end, duration))
+    return spans

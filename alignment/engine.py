@@ -13,7 +13,14 @@ import ctranslate2
 import numpy as np
 from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
 
-from alignment.audio import SAMPLE_RATE, Samples, frame_levels_db, has_sound, load_audio
+from alignment.audio import (
+    SAMPLE_RATE,
+    Samples,
+    frame_levels_db,
+    has_sound,
+    load_audio,
+    quiet_spans_vad,
+)
 from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLanguageError
 from alignment.forced import WindowAligner
 from alignment.refine import model_lag_s, refine
@@ -94,7 +101,7 @@ class Aligner:
 
         clock = time.perf_counter()
         progress("refine", 0.0)
-        words = self._words(tokens, placements, levels)
+        words = self._words(tokens, placements, levels, samples)
         timings["refine_s"] = time.perf_counter() - clock
         progress("refine", 1.0)
         return AlignmentResult(
@@ -154,11 +161,16 @@ class Aligner:
         return WindowAligner(model, Tokenizer(hf_tokenizer, True, "transcribe", language)), language
 
     def _words(
-        self, tokens: list[TextToken], placements: list[Placement | None], levels: np.ndarray
+        self,
+        tokens: list[TextToken],
+        placements: list[Placement | None],
+        levels: np.ndarray,
+        samples: Samples,
     ) -> list[Word]:
         lag = model_lag_s(self.options.model)
         if self.options.refine_boundaries:
-            times = refine(placements, levels, lag)
+            extra = quiet_spans_vad(samples) if self.options.vad_pauses else None
+            times = refine(placements, levels, lag, extra_pauses=extra)
         else:
             times = [(p.start - lag, p.end - lag) if p else None for p in placements]
         words: list[Word] = []

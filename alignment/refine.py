@@ -93,18 +93,33 @@ class _Pauses:
         return chosen
 
 
+def merge_pauses(energy: list[Pause], extra: list[tuple[float, float]]) -> list[Pause]:
+    """Energy pauses (sharp edges), plus the other detector's pauses where energy saw none."""
+    added = [
+        Pause(start, end)
+        for start, end in extra
+        if not any(p.start < end and start < p.end for p in energy)
+    ]
+    return sorted(energy + added, key=lambda p: p.start)
+
+
 def refine(
     placements: list[Placement | None],
     levels: Levels,
     lag_s: float,
     options: RefineOptions | None = None,
+    extra_pauses: list[tuple[float, float]] | None = None,
 ) -> list[tuple[float, float] | None]:
     """Final (start, end) per word: lag removed, edges next to a pause moved onto the pause,
-    boundaries inside continuous speech moved to the nearest energy dip."""
+    boundaries inside continuous speech moved to the nearest energy dip. `extra_pauses`
+    (from a voice-activity model) add pauses that the energy threshold misses."""
     opts = options or RefineOptions()
     starts = np.array([p.start - lag_s if p else np.nan for p in placements])
     ends = np.array([p.end - lag_s if p else np.nan for p in placements])
-    pauses = _Pauses(find_pauses(levels, opts.min_pause_s), opts.pause_radius_s)
+    found = find_pauses(levels, opts.min_pause_s)
+    if extra_pauses:
+        found = merge_pauses(found, [s for s in extra_pauses if s[1] - s[0] >= opts.min_pause_s])
+    pauses = _Pauses(found, opts.pause_radius_s)
     smooth = np.convolve(levels.astype(np.float64), np.ones(3) / 3, mode="same")
     order = [i for i, p in enumerate(placements) if p is not None]
     if order:

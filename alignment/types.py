@@ -43,6 +43,8 @@ class AlignmentOptions:
     hop_s: float = 27.0
     edge_guard_s: float = 2.0
     refine_boundaries: bool = True
+    #: Also find pauses with a voice-activity model (Silero): catches breathy or noisy pauses.
+    vad_pauses: bool = True
     #: Below this a word's token probability is suspect; None: 0.1 for English-only models,
     #: 0.03 for multilingual ones (they spread probability over more spellings).
     min_word_probability: float | None = None
