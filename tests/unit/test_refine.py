@@ -51,3 +51,23 @@ def test_keeps_unplaced_words_unplaced_and_times_monotonic() -> None:
     placed = [t for t in times if t is not None]
     for (start, end), (next_start, _) in itertools.pairwise(placed):
         assert start < end <= next_start
+
+
+def test_vad_pauses_only_fill_in_where_energy_saw_none() -> None:
+    from alignment.refine import Pause, merge_pauses
+
+    energy = [Pause(1.0, 1.4), Pause(3.0, 3.2)]
+    merged = merge_pauses(energy, [(0.95, 1.5), (2.0, 2.3)])
+    assert [(p.start, p.end) for p in merged] == [(1.0, 1.4), (2.0, 2.3), (3.0, 3.2)]
+
+
+def test_vad_finds_the_pauses_of_real_speech() -> None:
+    from alignment.audio import load_audio, quiet_spans_vad
+    from tests.conftest import SAMPLES
+
+    samples = load_audio(SAMPLES / "short_clean" / "audio.wav")
+    spans = quiet_spans_vad(samples)
+    # the pause after "the open sea." (5.67 s to 5.85 s in the reference)
+    assert any(start < 5.8 and end > 5.75 for start, end in spans)
+    # and none inside a word ("harbour", 3.73 s to 4.15 s)
+    assert not any(3.8 < start < 4.1 and end - start > 0.15 for start, end in spans)
