@@ -117,9 +117,12 @@ def speech_threshold_db(levels: Levels) -> float:
     return float(floor + max(8.0, 0.25 * (loud - floor)))
 
 
-def quiet_spans_vad(samples: Samples, min_silence_s: float = 0.1) -> list[tuple[float, float]]:
+def quiet_spans_vad(
+    samples: Samples, min_silence_s: float = 0.1, block_s: float = 300.0
+) -> list[tuple[float, float]]:
     """Stretches without speech according to the Silero voice-activity model that
-    faster-whisper ships: unlike an energy threshold, it is not fooled by breath or room noise."""
+    faster-whisper ships: unlike an energy threshold, it is not fooled by breath or room noise.
+    Runs over blocks of `block_s` so that its memory does not grow with the episode."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     options = VadOptions(
@@ -128,13 +131,20 @@ def quiet_spans_vad(samples: Samples, min_silence_s: float = 0.1) -> list[tuple[
         speech_pad_ms=0,
         min_speech_duration_ms=50,
     )
+    block = int(block_s * SAMPLE_RATE)
+    speech: list[tuple[float, float]] = []
+    for first in range(0, len(samples), block):
+        offset = first / SAMPLE_RATE
+        for segment in get_speech_timestamps(samples[first : first + block], options):
+            speech.append(
+                (offset + segment["start"] / SAMPLE_RATE, offset + segment["end"] / SAMPLE_RATE)
+            )
     spans: list[tuple[float, float]] = []
     previous_end = 0.0
-    for segment in get_speech_timestamps(samples, options):
-        start, end = segment["start"] / SAMPLE_RATE, segment["end"] / SAMPLE_RATE
+    for start, end in speech:
         if start > previous_end:
             spans.append((previous_end, start))
-        previous_end = end
+        previous_end = max(previous_end, end)
     duration = len(samples) / SAMPLE_RATE
     if duration > previous_end:
         spans.append((previous_end, duration))
