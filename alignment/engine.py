@@ -14,7 +14,9 @@ import numpy as np
 from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
 
 from alignment.audio import (
+    LEVEL_FRAME_S,
     SAMPLE_RATE,
+    Levels,
     Samples,
     frame_levels_db,
     has_sound,
@@ -26,7 +28,13 @@ from alignment.forced import WindowAligner
 from alignment.refine import model_lag_s, refine
 from alignment.sync import Placement, Synchronizer, SyncOptions
 from alignment.text import TextToken, decode_transcript, spoken_form, tokenize
-from alignment.types import AlignmentOptions, AlignmentResult, ProgressCallback, Word
+from alignment.types import (
+    AlignmentOptions,
+    AlignmentResult,
+    ProgressCallback,
+    Word,
+    WordStatus,
+)
 from alignment.weights import LoadedModel, load_model
 
 logger = logging.getLogger(__name__)
@@ -85,7 +93,9 @@ class Aligner:
         model = self.model
         timings["load_model_s"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        aligner, lang = self._window_aligner(model, samples, language or self.options.language)
+        aligner, lang = self._window_aligner(
+            model, samples, levels, language or self.options.language
+        )
         speech = [t for t in tokens if t.kind == "speech"]
         sync = Synchronizer(
             aligner, samples, levels, [spoken_form(t.text) for t in speech], self._sync_options()
@@ -141,7 +151,7 @@ class Aligner:
         return 0.03 if self.model.multilingual else 0.1
 
     def _window_aligner(
-        self, model: LoadedModel, samples: Samples, language: str | None
+        self, model: LoadedModel, samples: Samples, levels: Levels, language: str | None
     ) -> tuple[WindowAligner, str]:
         hf_tokenizer = model.whisper.hf_tokenizer
         if not model.multilingual:
@@ -152,7 +162,7 @@ class Aligner:
                 )
             return WindowAligner(model, Tokenizer(hf_tokenizer, False, "transcribe", "en")), "en"
         if language is None:
-            language = _detect_language(model, samples)
+            language = _detect_language(model, samples, levels)
         elif language not in _LANGUAGE_CODES:
             raise UnsupportedLanguageError(
                 f"{language!r} is not a language Whisper knows; use an ISO 639-1 code such as "
@@ -164,7 +174,7 @@ class Aligner:
         self,
         tokens: list[TextToken],
         placements: list[Placement | None],
-        levels: np.ndarray,
+        levels: Levels,
         samples: Samples,
     ) -> list[Word]:
         lag = model_lag_s(self.options.model)
@@ -177,54 +187,31 @@ class Aligner:
         speech_index = 0
         for index, token in enumerate(tokens):
             if token.kind == "markup":
-                words.append(
-                    Word(
-                        index,
-                        token.text,
-                        token.char_start,
-                        token.char_end,
-                        None,
-                        None,
-                        0.0,
-                        "non_speech",
-                    )
-                )
+                words.append(_word(index, token, None, 0.0, "non_speech"))
                 continue
             placement, span = placements[speech_index], times[speech_index]
             speech_index += 1
             if placement is None or span is None:
-                words.append(
-                    Word(
-                        index,
-                        token.text,
-                        token.char_start,
-                        token.char_end,
-                        None,
-                        None,
-                        0.0,
-                        "not_found",
-                    )
-                )
+                words.append(_word(index, token, None, 0.0, "not_found"))
             else:
-                words.append(
-                    Word(
-                        index,
-                        token.text,
-                        token.char_start,
-                        token.char_end,
-                        span[0],
-                        span[1],
-                        round(placement.probability, 3),
-                        "aligned",
-                    )
-                )
+                words.append(_word(index, token, span, round(placement.probability, 3), "aligned"))
         return words
 
 
-def _detect_language(model: LoadedModel, samples: Samples) -> str:
-    levels = frame_levels_db(samples)
+def _word(
+    index: int,
+    token: TextToken,
+    span: tuple[float, float] | None,
+    score: float,
+    status: WordStatus,
+) -> Word:
+    start, end = span if span is not None else (None, None)
+    return Word(index, token.text, token.char_start, token.char_end, start, end, score, status)
+
+
+def _detect_language(model: LoadedModel, samples: Samples, levels: Levels) -> str:
     loud = np.flatnonzero(levels > -50.0)
-    start_s = max(0.0, float(loud[0]) * 0.005 - 0.5) if len(loud) else 0.0
+    start_s = max(0.0, float(loud[0]) * LEVEL_FRAME_S - 0.5) if len(loud) else 0.0
     window = WindowAligner(model, Tokenizer(model.whisper.hf_tokenizer, True, "transcribe", "en"))
     encoded = window.encode(samples, [(start_s, min(start_s + 30.0, len(samples) / SAMPLE_RATE))])
     ranked = model.whisper.model.detect_language(

@@ -49,10 +49,6 @@ class WindowAligner:
         self._model = model
         self._tokenizer = tokenizer
 
-    @property
-    def tokenizer(self) -> Tokenizer:
-        return self._tokenizer
-
     def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
         """Encode windows [(start_s, end_s), …] of `samples` in one batch."""
         features = np.stack([self._features(samples, start, end) for start, end in spans])

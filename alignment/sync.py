@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alignment.audio import LEVEL_FRAME_S, Levels, Samples, speech_threshold_db
+from alignment.audio import LEVEL_FRAME_S, SAMPLE_RATE, Levels, Samples, speech_threshold_db
 from alignment.forced import MAX_TEXT_TOKENS, EncodedWindow, TimedToken, WindowAligner
 from alignment.text import match_key
 
@@ -52,7 +52,7 @@ class _Windows:
         self._aligner = aligner
         self._samples = samples
         self._options = options
-        self._duration = len(samples) / 16_000
+        self._duration = len(samples) / SAMPLE_RATE
         self._cache: dict[float, EncodedWindow] = {}
         self.encoded = 0
 
@@ -90,7 +90,7 @@ class Synchronizer:
         loud = levels > speech_threshold_db(levels) if len(levels) else levels > 0
         self._loud_frames = np.concatenate(([0], np.cumsum(loud, dtype=np.int64)))
         self._options = options
-        self._duration = len(samples) / 16_000
+        self._duration = len(samples) / SAMPLE_RATE
         self._windows = _Windows(aligner, samples, options)
         self._tokens = [aligner.token_ids(word) for word in words]
         self._words = words
@@ -197,13 +197,8 @@ class Synchronizer:
         numbers are spoken much longer than they are written: "2026" is four words)."""
         if word.end - word.start <= _LONGEST_WORD_S:
             return False
-        first = int(word.start / LEVEL_FRAME_S)
-        last = min(int(word.end / LEVEL_FRAME_S), len(self._loud_frames) - 1)
-        sounding_s = (
-            float(self._loud_frames[last] - self._loud_frames[min(first, last)]) * LEVEL_FRAME_S
-        )
         digits = sum(ch.isdigit() for ch in written)
-        return sounding_s > _LONGEST_WORD_S + 0.6 * digits
+        return self._sounding_s(word.start, word.end) > _LONGEST_WORD_S + 0.6 * digits
 
     def _commit(self, words: list[TimedToken]) -> None:
         for word in words:

@@ -108,7 +108,7 @@ def decode_transcript(data: bytes | str) -> str:
             "(UTF-8, or UTF-16 with a byte-order mark)."
         )
     text = text.lstrip("\ufeff")
-    if not any(_HAS_WORD_CHAR.search(ch) for ch in text):
+    if not _HAS_WORD_CHAR.search(text):
         raise TranscriptEmptyError(
             "The transcript has no words. Send the text that is spoken in the audio."
         )
