@@ -29,6 +29,12 @@ def stereo_44k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _make_video(out: Path, seconds: int, *args: str) -> None:
+    """A small test-card video of `seconds`, with whatever else `args` adds (audio, codecs)."""
+    card = f"color=c=blue:s=64x64:d={seconds}:r=5"
+    run_tool("ffmpeg", "-y", "-f", "lavfi", "-i", card, *args, str(out))
+
+
 @pytest.mark.parametrize(
     ("suffix", "codec_args"),
     [
@@ -63,19 +69,7 @@ def test_decodes_the_audio_track_of_videos(
     stereo_44k: Path, tmp_path: Path, suffix: str, args: list[str]
 ) -> None:
     out = tmp_path / f"video{suffix}"
-    run_tool(
-        "ffmpeg",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=blue:s=64x64:d=10:r=5",
-        "-i",
-        str(stereo_44k),
-        "-shortest",
-        *args,
-        str(out),
-    )
+    _make_video(out, 10, "-i", str(stereo_44k), "-shortest", *args)
     samples = load_audio(out)
     assert abs(len(samples) / SAMPLE_RATE - 10.0) < 0.3
 
@@ -108,8 +102,7 @@ def test_empty_file_is_not_audio(tmp_path: Path) -> None:
 
 
 def test_corrupt_audio_is_reported(tmp_path: Path) -> None:
-    data = bytearray(SOURCE.read_bytes()[:4096])
-    data[44:] = bytes(len(data) - 44)  # header intact, then the RIFF size lies
+    """An MP3 tag followed by garbage: a file that claims to be audio and is not."""
     path = tmp_path / "corrupt.mp3"
     path.write_bytes(
         b"ID3" + bytes(200) + bytes(np.random.default_rng(1).integers(0, 255, 5000, dtype=np.uint8))
@@ -120,19 +113,7 @@ def test_corrupt_audio_is_reported(tmp_path: Path) -> None:
 
 def test_video_without_audio_track(tmp_path: Path) -> None:
     out = tmp_path / "silent_video.mp4"
-    run_tool(
-        "ffmpeg",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=red:s=64x64:d=2:r=5",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        str(out),
-    )
+    _make_video(out, 2, "-c:v", "libx264", "-preset", "ultrafast")
     with pytest.raises(NoAudioStreamError) as info:
         load_audio(out)
     assert info.value.code == "no_audio_stream"
