@@ -1,4 +1,4 @@
-"""Command line: `podalign align AUDIO TRANSCRIPT [-o OUT.json|.vtt]`."""
+"""Command line: `podalign align AUDIO TRANSCRIPT [-o OUT.vtt|.srt|.ttml|.ass|.TextGrid|.json]`."""
 
 from __future__ import annotations
 
@@ -10,11 +10,24 @@ from pathlib import Path
 from typing import ClassVar, TextIO
 
 from alignment import Aligner, AlignmentError, AlignmentOptions
-from alignment.captions import to_vtt
+from alignment.captions import FORMATS, CaptionOptions, caption_document, cues_for, render
+from alignment.text import decode_transcript
 from alignment.types import AlignmentResult
 
 EXIT_ALIGNMENT_ERROR = 2
 EXIT_USAGE = 64
+
+_EXTENSIONS = {
+    ".vtt": "vtt",
+    ".srt": "srt",
+    ".ttml": "ttml",
+    ".dfxp": "ttml",
+    ".xml": "ttml",
+    ".ass": "ass",
+    ".ssa": "ass",
+    ".textgrid": "textgrid",
+    ".json": "json",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         "align",
         help="align AUDIO with TRANSCRIPT and write word times or captions",
         description="Align AUDIO (MP3, M4A, WAV, FLAC, OGG/Opus, MP4, MKV, WebM, …) with "
-        "TRANSCRIPT (UTF-8 or UTF-16 text) and write word times (JSON) or captions (WebVTT).",
+        "TRANSCRIPT (UTF-8 or UTF-16 text) and write word times and cues (JSON) or captions "
+        "(WebVTT, SRT, TTML/IMSC, ASS, Praat TextGrid, Gentle's JSON).",
     )
     cmd.add_argument("audio", type=Path, help="the episode's audio or video file")
     cmd.add_argument("transcript", type=Path, help="the text spoken in it")
@@ -35,13 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         default=None,
-        help="where to write: .json (words) or .vtt (captions); default: stdout",
+        help="where to write (.vtt .srt .ttml .ass .TextGrid .json); default: stdout",
     )
     cmd.add_argument(
         "--format",
-        choices=("json", "vtt"),
+        choices=tuple(FORMATS),
         default=None,
-        help="output format (default: from the output's extension, else json)",
+        help="output format (default: from the output's extension, else json); "
+        "gentle: Gentle-compatible JSON",
     )
     cmd.add_argument(
         "--model",
@@ -65,8 +80,49 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="CTranslate2 compute type (default: int8 on CPU, float16 on CUDA)",
     )
+    _add_caption_arguments(cmd)
     cmd.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
     return parser
+
+
+def _add_caption_arguments(cmd: argparse.ArgumentParser) -> None:
+    defaults = CaptionOptions()
+    group = cmd.add_argument_group("caption layout")
+    group.add_argument(
+        "--max-chars",
+        type=int,
+        default=defaults.max_chars_per_line,
+        help=f"characters per line (default {defaults.max_chars_per_line})",
+    )
+    group.add_argument(
+        "--max-lines",
+        type=int,
+        default=defaults.max_lines,
+        help=f"lines per cue (default {defaults.max_lines})",
+    )
+    group.add_argument(
+        "--max-duration",
+        type=float,
+        default=defaults.max_duration_s,
+        help=f"longest cue in seconds (default {defaults.max_duration_s:g})",
+    )
+    group.add_argument(
+        "--max-cps",
+        type=float,
+        default=defaults.max_chars_per_s,
+        help=f"reading speed in characters per second (default {defaults.max_chars_per_s:g})",
+    )
+    group.add_argument(
+        "--highlight",
+        choices=("none", "words"),
+        default="none",
+        help="words: per-word timing for karaoke-style players (WebVTT, ASS)",
+    )
+    group.add_argument(
+        "--no-speakers",
+        action="store_true",
+        help="leave out speaker names taken from labels such as 'ANNA:'",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,13 +135,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _align(args: argparse.Namespace) -> int:
-    suffix = (
-        f".{args.format}"
-        if args.format
-        else (args.output.suffix.lower() if args.output else ".json")
-    )
-    if suffix not in (".json", ".vtt"):
-        print(f"error: usage: cannot write {suffix!r}; use .json or .vtt", file=sys.stderr)
+    fmt = args.format or (_EXTENSIONS.get(args.output.suffix.lower()) if args.output else "json")
+    if fmt is None:
+        known = " ".join(sorted(set(_EXTENSIONS)))
+        print(
+            f"error: usage: cannot tell the format of {args.output.name!r}; use one of {known} "
+            "or --format",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        captions = CaptionOptions(
+            max_chars_per_line=args.max_chars,
+            max_lines=args.max_lines,
+            max_duration_s=args.max_duration,
+            max_chars_per_s=args.max_cps,
+            highlight=args.highlight,
+            speakers=not args.no_speakers,
+        )
+    except AlignmentError as exc:
+        print(f"error: usage: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     options = AlignmentOptions(
         model=args.model, language=args.language, device=args.device, compute_type=args.compute_type
@@ -103,16 +172,27 @@ def _align(args: argparse.Namespace) -> int:
         print(f"error: file_unreadable: {exc}", file=sys.stderr)
         return EXIT_ALIGNMENT_ERROR
     bar.close()
-    _write(result, suffix, args.output)
+    text = _rendered(result, fmt, captions, decode_transcript(transcript))
+    _write(text, args.output)
     return 0
 
 
-def _write(result: AlignmentResult, suffix: str, output: Path | None) -> None:
-    text = (
-        to_vtt(result.words)
-        if suffix == ".vtt"
-        else json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+def _rendered(result: AlignmentResult, fmt: str, captions: CaptionOptions, transcript: str) -> str:
+    if fmt == "json":
+        cues = cues_for(result.words, captions, language=result.language)
+        document = {**result.to_dict(), **caption_document(result.words, cues, captions)}
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return render(
+        fmt,
+        result.words,
+        captions,
+        language=result.language,
+        duration_s=result.duration_s,
+        transcript=transcript,
     )
+
+
+def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
     else:

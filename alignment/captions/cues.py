@@ -1,99 +1,242 @@
-"""Group aligned words into caption cues of at most N lines of at most M characters."""
+"""Words -> caption cues: where to break, how to wrap lines, when each cue shows."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alignment.types import Word
+from alignment.captions.display import CueWord
+from alignment.captions.options import CaptionOptions
 
-_SENTENCE_END = (".", "!", "?", "…")
-_CLAUSE_END = (",", ";", ":", "—", "–")
+_SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
+_CLAUSE_END = (",", ";", ":", "—", "–", "-", "、", "，")
+_CLOSERS = "\"'”’»)]"
 
+# English words that lead the word after them: a line or cue must not end on one.
+_LEADING_WORDS_EN = frozenset(
+    """a an the this that these those my your his her its our their some any no every each
+    of to in on at by for from with about into onto over under after before between through
+    during without within against among upon via per than as
+    and or but nor so if when while because although though unless until whether
+    is are was were be been being am do does did have has had will would shall should can
+    could may might must not i he she we they who which whose where
+    most many much few several all both half none
+    mr mrs ms dr st""".split()  # noqa: SIM905 (a word list reads better as text)
+)
 
-@dataclass(frozen=True)
-class CueOptions:
-    max_chars_per_line: int = 42
-    max_lines: int = 2
-    max_duration_s: float = 7.0
-    min_gap_s: float = 0.08
-    pause_break_s: float = 0.5
+# Costs of ending a cue (or a line) after a word; lower is a better place to break.
+_COST_SENTENCE = 0.0
+_COST_CLAUSE = 2.0
+_COST_PAUSE = 2.5
+_COST_MARKUP = 2.0
+_COST_PHRASE = 4.0  # before a function word: between phrases
+_COST_PLAIN = 7.0  # between two content words: inside a phrase
+_COST_LEADING_WORD = 25.0
+_COST_PER_CUE = 1.0
 
 
 @dataclass(frozen=True)
 class Cue:
+    """One caption: its display times, its lines of words, and who speaks it."""
+
     start: float
     end: float
-    lines: tuple[str, ...]
+    lines: tuple[tuple[CueWord, ...], ...]
+    speaker: str | None = None
+
+    @property
+    def words(self) -> tuple[CueWord, ...]:
+        return tuple(word for line in self.lines for word in line)
+
+    @property
+    def text_lines(self) -> tuple[str, ...]:
+        return tuple(" ".join(word.text for word in line) for line in self.lines)
 
 
-def build_cues(words: Sequence[Word], options: CueOptions | None = None) -> list[Cue]:
-    """Cues from the aligned words, breaking at sentence ends, clauses and pauses."""
-    opts = options or CueOptions()
-    placed = [w for w in words if w.status == "aligned" and w.start is not None]
-    groups: list[list[Word]] = []
-    for word in placed:
-        if not groups or _starts_new_cue(groups[-1], word, opts):
-            groups.append([word])
+def build_cues(
+    words: Sequence[CueWord], options: CaptionOptions, *, language: str | None = None
+) -> list[Cue]:
+    """Group displayed words into cues, wrap their lines, and time them."""
+    breaker = _Breaker(options, _leading_words(language))
+    groups: list[list[CueWord]] = []
+    for block in _turns(words):
+        groups += breaker.split(block)
+    return _timed(groups, breaker, options)
+
+
+def _leading_words(language: str | None) -> frozenset[str]:
+    """The no-break list applies to English; other languages break at punctuation and pauses."""
+    return _LEADING_WORDS_EN if language is None or language.startswith("en") else frozenset()
+
+
+def _turns(words: Sequence[CueWord]) -> list[list[CueWord]]:
+    """Runs of words by one speaker: a speaker change always starts a new cue."""
+    blocks: list[list[CueWord]] = []
+    for word in words:
+        if blocks and blocks[-1][-1].turn == word.turn:
+            blocks[-1].append(word)
         else:
-            groups[-1].append(word)
-    cues = [_cue(group, opts) for group in groups]
-    return _separate(cues, opts.min_gap_s)
+            blocks.append([word])
+    return blocks
 
 
-def _starts_new_cue(group: list[Word], word: Word, opts: CueOptions) -> bool:
-    last = group[-1]
-    assert last.end is not None and word.end is not None and group[0].start is not None
-    if last.text.endswith(_SENTENCE_END) and _text_length(group) > opts.max_chars_per_line // 2:
-        return True
-    if word.start is not None and word.start - last.end >= opts.pause_break_s:
-        return True
-    if word.end - group[0].start > opts.max_duration_s:
-        return True
-    return len(_wrap([*group, word], opts.max_chars_per_line)) > opts.max_lines
+class _Breaker:
+    """Optimal cue breaks over a speaker turn (dynamic programming over break costs)."""
+
+    def __init__(self, options: CaptionOptions, leading: frozenset[str]) -> None:
+        self.opts = options
+        self.leading = leading
+        self._chars: list[int] = []
+        self._pauses: list[float] = []
+
+    def split(self, block: list[CueWord]) -> list[list[CueWord]]:
+        n = len(block)
+        self._chars, self._pauses = [0], [0.0]
+        for i, word in enumerate(block):
+            self._chars.append(self._chars[-1] + len(word.text) + 1)
+            gap = block[i + 1].start - word.end if i + 1 < n else 0.0
+            penalty = 2.0 * min(gap, 5.0) if gap >= self.opts.pause_break_s else 0.0
+            self._pauses.append(self._pauses[-1] + penalty)
+        best = [math.inf] * (n + 1)
+        back = [0] * (n + 1)
+        best[0] = 0.0
+        for s in range(n):
+            if best[s] == math.inf:
+                continue
+            wrap = _GreedyWrap(self.opts.max_chars_per_line)
+            for e in range(s, n):
+                wrap.add(block[e].text)
+                single = e == s
+                if not single and wrap.lines > self.opts.max_lines:
+                    break
+                if not single and block[e].end - block[s].start > self.opts.max_duration_s:
+                    break
+                cost = best[s] + self._cue_cost(block, s, e)
+                if cost < best[e + 1]:
+                    best[e + 1], back[e + 1] = cost, s
+        groups: list[list[CueWord]] = []
+        e = n
+        while e > 0:
+            groups.append(block[back[e] : e])
+            e = back[e]
+        return groups[::-1]
+
+    def _cue_cost(self, block: list[CueWord], s: int, e: int) -> float:
+        opts = self.opts
+        cost = _COST_PER_CUE
+        if e + 1 < len(block):
+            cost += self.break_cost(block[e], block[e + 1])
+        chars = self._chars[e + 1] - self._chars[s] - 1
+        short = 0.2 * opts.max_chars_per_line * opts.max_lines
+        if chars < short:
+            cost += 3.0 * (1.0 - chars / short)
+        following = block[e + 1].start if e + 1 < len(block) else block[e].end + 2.0
+        shown = min(following - opts.min_gap_s, block[s].start + opts.max_duration_s)
+        shown = max(shown - block[s].start, block[e].end - block[s].start, 0.001)
+        if shown < opts.min_duration_s:
+            cost += 2.0 * (opts.min_duration_s - shown)
+        cost += 0.5 * max(0.0, chars / shown - opts.max_chars_per_s)
+        return cost + self._pauses[e] - self._pauses[s]  # pauses inside the cue
+
+    def break_cost(self, before: CueWord, after: CueWord) -> float:
+        """How bad it is to end a cue or a line between these two words."""
+        text = before.text.rstrip(_CLOSERS)
+        if text.endswith(_SENTENCE_END):
+            return _COST_SENTENCE
+        cost = _COST_PHRASE if _bare(after.text) in self.leading else _COST_PLAIN
+        if text.endswith(_CLAUSE_END):
+            cost = _COST_CLAUSE
+        if after.after_markup:
+            cost = min(cost, _COST_MARKUP)
+        if after.start - before.end >= self.opts.pause_break_s:
+            cost = min(cost, _COST_PAUSE) - 0.5
+        if _bare(before.text) in self.leading:
+            cost += _COST_LEADING_WORD
+        return cost
 
 
-def _text_length(group: list[Word]) -> int:
-    return len(" ".join(w.text for w in group))
+def _bare(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum() or ch == "'").split("'")[0]
 
 
-def _wrap(group: list[Word], width: int) -> list[str]:
-    lines: list[str] = []
+class _GreedyWrap:
+    """Counts the lines a greedy wrap needs: the fewest possible at this width."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.lines = 0
+        self.current = 0
+
+    def add(self, text: str) -> None:
+        if self.lines and self.current + 1 + len(text) <= self.width:
+            self.current += 1 + len(text)
+        else:
+            self.lines += 1
+            self.current = len(text)
+
+
+def wrap_lines(
+    group: Sequence[CueWord], width: int, breaker: _Breaker
+) -> tuple[tuple[CueWord, ...], ...]:
+    """The fewest lines that fit, balanced in length and broken at good places."""
+    wrap = _GreedyWrap(width)
     for word in group:
-        if lines and len(lines[-1]) + 1 + len(word.text) <= width:
-            lines[-1] += " " + word.text
-        else:
-            lines.append(word.text)
-    return lines
+        wrap.add(word.text)
+    count, n = wrap.lines, len(group)
+    if count <= 1:
+        return (tuple(group),)
+    ends = [0]
+    for word in group:
+        ends.append(ends[-1] + len(word.text) + 1)
+    target = (ends[n] - 1) / count
+
+    def length(a: int, b: int) -> int:
+        return ends[b] - ends[a] - 1
+
+    # best[k][b]: cost of putting words[:b] on k lines.
+    best = [[math.inf] * (n + 1) for _ in range(count + 1)]
+    back = [[0] * (n + 1) for _ in range(count + 1)]
+    best[0][0] = 0.0
+    for k in range(1, count + 1):
+        for b in range(1, n + 1):
+            for a in range(b - 1, -1, -1):
+                if length(a, b) > width and b - a > 1:
+                    break
+                if best[k - 1][a] == math.inf:
+                    continue
+                cost = best[k - 1][a] + ((length(a, b) - target) / width) ** 2 * 20
+                if b < n:
+                    cost += breaker.break_cost(group[b - 1], group[b])
+                if cost < best[k][b]:
+                    best[k][b], back[k][b] = cost, a
+    lines: list[tuple[CueWord, ...]] = []
+    b = n
+    for k in range(count, 0, -1):
+        a = back[k][b]
+        lines.append(tuple(group[a:b]))
+        b = a
+    return tuple(lines[::-1])
 
 
-def _cue(group: list[Word], opts: CueOptions) -> Cue:
-    assert group[0].start is not None and group[-1].end is not None
-    return Cue(group[0].start, group[-1].end, tuple(_balanced(group, opts)))
-
-
-def _balanced(group: list[Word], opts: CueOptions) -> list[str]:
-    """Two lines of similar length where one line would not do."""
-    text = " ".join(w.text for w in group)
-    if len(text) <= opts.max_chars_per_line or opts.max_lines < 2:
-        return _wrap(group, opts.max_chars_per_line)
-    best: list[str] | None = None
-    for split in range(1, len(group)):
-        first = " ".join(w.text for w in group[:split])
-        second = " ".join(w.text for w in group[split:])
-        if max(len(first), len(second)) > opts.max_chars_per_line:
-            continue
-        if best is None or abs(len(first) - len(second)) < abs(len(best[0]) - len(best[1])):
-            best = [first, second]
-    return best or _wrap(group, opts.max_chars_per_line)
-
-
-def _separate(cues: list[Cue], min_gap_s: float) -> list[Cue]:
-    """No overlaps: each cue ends a small gap before the next one starts."""
-    out: list[Cue] = []
-    for i, cue in enumerate(cues):
-        end = cue.end
-        if i + 1 < len(cues):
-            end = min(end, cues[i + 1].start - min_gap_s)
-        out.append(Cue(cue.start, max(end, cue.start + 0.01), cue.lines))
-    return out
+def _timed(groups: list[list[CueWord]], breaker: _Breaker, opts: CaptionOptions) -> list[Cue]:
+    """Display times: from the first word; to the last word, lengthened for reading and
+    chained to the next cue across short gaps; never overlapping, a small gap between."""
+    cues: list[Cue] = []
+    for i, group in enumerate(groups):
+        start = math.floor(group[0].start * 1000 + 1e-6) / 1000
+        if cues:
+            start = max(start, cues[-1].end + opts.min_gap_s)
+        spoken_end = max(group[-1].end, start)
+        chars = sum(len(w.text) + 1 for w in group) - 1
+        wanted = max(spoken_end, start + opts.min_duration_s, start + chars / opts.max_chars_per_s)
+        wanted = min(wanted, start + opts.max_duration_s)
+        if i + 1 < len(groups):
+            next_start = groups[i + 1][0].start
+            if next_start - wanted < opts.chain_gap_s:
+                wanted = min(next_start - opts.min_gap_s, start + opts.max_duration_s)
+            wanted = min(wanted, next_start - opts.min_gap_s)
+        end = max(wanted, spoken_end, start + 0.001)
+        lines = wrap_lines(group, opts.max_chars_per_line, breaker)
+        cues.append(Cue(start, math.ceil(end * 1000 - 1e-6) / 1000, lines, group[0].speaker))
+    return cues
