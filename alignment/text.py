@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -148,11 +149,40 @@ def tokenize(text: str) -> list[TextToken]:
     for start, end in markup:
         masked[start:end] = " " * (end - start)
     tokens = [TextToken(text[start:end].strip(), start, end, "markup") for start, end in markup]
+    words: list[tuple[int, int]] = []
+    symbols: list[tuple[int, int]] = []
     for match in re.finditer(r"\S+", "".join(masked)):
-        if _HAS_WORD_CHAR.search(match.group()):
-            tokens.append(TextToken(match.group(), match.start(), match.end(), "speech"))
+        (words if _HAS_WORD_CHAR.search(match.group()) else symbols).append(match.span())
+    for start, end in _with_symbols(text, words, symbols, markup):
+        tokens.append(TextToken(text[start:end], start, end, "speech"))
     tokens.sort(key=lambda token: token.char_start)
     return tokens
+
+
+def _with_symbols(
+    text: str,
+    words: list[tuple[int, int]],
+    symbols: list[tuple[int, int]],
+    markup: list[tuple[int, int]],
+) -> list[tuple[int, int]]:
+    """Free-standing symbols ("—", "&", "…") join the word before them, or the word after when
+    they open a line, so that captions show them and never start a line with one."""
+    spans = list(words)
+    starts = [start for start, _ in words]
+    for start, end in symbols:
+        after = bisect.bisect_left(starts, start)  # index of the first word after the symbol
+        if after > 0 and _joinable(text, markup, spans[after - 1][1], start):
+            spans[after - 1] = (spans[after - 1][0], end)
+        elif after < len(spans):
+            spans[after] = (start, spans[after][1])
+    return spans
+
+
+def _joinable(text: str, markup: list[tuple[int, int]], start: int, end: int) -> bool:
+    """A symbol joins the word before it when only spaces (no line break, no markup) part them."""
+    return "\n" not in text[start:end] and not any(
+        start <= m_start and m_end <= end for m_start, m_end in markup
+    )
 
 
 def _markup_spans(text: str) -> list[tuple[int, int]]:

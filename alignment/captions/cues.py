@@ -34,6 +34,8 @@ _COST_PHRASE = 4.0  # before a function word: between phrases
 _COST_PLAIN = 7.0  # between two content words: inside a phrase
 _COST_LEADING_WORD = 25.0
 _COST_PER_CUE = 1.0
+_COST_MID_LINE_SENTENCE = 3.0
+_LINE_BREAK_WEIGHT = 0.8  # a line break inside a cue matters less than a cue break
 
 
 @dataclass(frozen=True)
@@ -89,14 +91,21 @@ class _Breaker:
         self.leading = leading
         self._chars: list[int] = []
         self._pauses: list[float] = []
+        self._breaks: list[float] = []
+        self._sentences: list[int] = []
 
     def split(self, block: list[CueWord]) -> list[list[CueWord]]:
         n = len(block)
         self._chars, self._pauses = [0], [0.0]
+        self._breaks = [self.break_cost(a, b) for a, b in zip(block, block[1:], strict=False)]
+        self._sentences = [0]  # prefix count of sentence ends before each word boundary
+        for cost in self._breaks:
+            self._sentences.append(self._sentences[-1] + (cost == _COST_SENTENCE))
         for i, word in enumerate(block):
             self._chars.append(self._chars[-1] + len(word.text) + 1)
             gap = block[i + 1].start - word.end if i + 1 < n else 0.0
-            penalty = 2.0 * min(gap, 5.0) if gap >= self.opts.pause_break_s else 0.0
+            # A cue spanning a pause shows text before it is said: worse the longer the pause.
+            penalty = 2.0 + 3.0 * min(gap, 5.0) if gap >= self.opts.pause_break_s else 0.0
             self._pauses.append(self._pauses[-1] + penalty)
         best = [math.inf] * (n + 1)
         back = [0] * (n + 1)
@@ -126,7 +135,7 @@ class _Breaker:
         opts = self.opts
         cost = _COST_PER_CUE
         if e + 1 < len(block):
-            cost += self.break_cost(block[e], block[e + 1])
+            cost += self._breaks[e]
         chars = self._chars[e + 1] - self._chars[s] - 1
         short = 0.2 * opts.max_chars_per_line * opts.max_lines
         if chars < short:
@@ -137,7 +146,28 @@ class _Breaker:
         if shown < opts.min_duration_s:
             cost += 2.0 * (opts.min_duration_s - shown)
         cost += 0.5 * max(0.0, chars / shown - opts.max_chars_per_s)
+        if opts.max_lines == 2 and chars > opts.max_chars_per_line:
+            cost += self._line_break_cost(s, e)
         return cost + self._pauses[e] - self._pauses[s]  # pauses inside the cue
+
+    def _line_break_cost(self, s: int, e: int) -> float:
+        """The best place to break a two-line cue: a good break, lines of similar length."""
+        width = self.opts.max_chars_per_line
+        chars = self._chars
+        best = math.inf
+        for b in range(s + 1, e + 1):  # the second line starts at word b
+            first, second = chars[b] - chars[s] - 1, chars[e + 1] - chars[b] - 1
+            if first > width:
+                break
+            if second > width:
+                continue
+            balance = 20.0 * ((first - second) / (2 * width)) ** 2
+            # A sentence that ends mid-line of a two-line cue reads badly.
+            inside = self._sentences[e] - self._sentences[s]
+            at_break = self._breaks[b - 1] == _COST_SENTENCE
+            mid_line = _COST_MID_LINE_SENTENCE * (inside - at_break)
+            best = min(best, _LINE_BREAK_WEIGHT * self._breaks[b - 1] + balance + mid_line)
+        return 0.0 if best == math.inf else best
 
     def break_cost(self, before: CueWord, after: CueWord) -> float:
         """How bad it is to end a cue or a line between these two words."""

@@ -104,8 +104,10 @@ def test_spoken_parentheticals_and_clock_times_stay_speech() -> None:
     assert [t.text for t in tokens][:3] == ["We", "met", "(which"]
 
 
-def test_punctuation_only_tokens_are_not_words() -> None:
-    assert [t.text for t in tokenize("yes — no - maybe ...")] == ["yes", "no", "maybe"]
+def test_punctuation_only_tokens_join_a_neighbouring_word() -> None:
+    assert [t.text for t in tokenize("yes — no - maybe ...")] == ["yes —", "no -", "maybe ..."]
+    tokens = tokenize("— and\n& so [Music] … on")
+    assert [t.text for t in tokens if t.kind == "speech"] == ["— and", "& so", "… on"]
 
 
 def test_normalize_folds_case_accents_and_punctuation() -> None:
