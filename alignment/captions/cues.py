@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ class _Breaker:
     def split(self, block: list[CueWord]) -> list[list[CueWord]]:
         n = len(block)
         self._chars, self._pauses = [0], [0.0]
-        self._breaks = [self.break_cost(a, b) for a, b in zip(block, block[1:], strict=False)]
+        self._breaks = [self.break_cost(a, b) for a, b in itertools.pairwise(block)]
         self._sentences = [0]  # prefix count of sentence ends before each word boundary
         for cost in self._breaks:
             self._sentences.append(self._sentences[-1] + (cost == _COST_SENTENCE))

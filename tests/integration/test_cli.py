@@ -41,6 +41,46 @@ def test_align_writes_webvtt(tmp_path: Path) -> None:
     assert "fishing" in text and "-->" in text
 
 
+def test_align_writes_srt_with_the_layout_options(tmp_path: Path) -> None:
+    out = tmp_path / "captions.srt"
+    done = _podalign(
+        "align", str(SAMPLE / "audio.wav"), str(SAMPLE / "text.txt"), "-o", str(out),
+        "--max-chars", "24", "--max-lines", "1",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    blocks = out.read_text().strip().split("\n\n")
+    assert blocks[0].startswith("1\n00:00:00,")
+    for block in blocks:
+        number, timing, *lines = block.split("\n")
+        assert number.isdigit() and " --> " in timing and "," in timing
+        assert len(lines) == 1 and (len(lines[0]) <= 24 or " " not in lines[0])
+    shown = " ".join(" ".join(b.split("\n")[2:]) for b in blocks).split()
+    assert shown == (SAMPLE / "text.txt").read_text().split()
+
+
+def test_align_highlights_words_in_webvtt_and_writes_json_cues(tmp_path: Path) -> None:
+    vtt, words = tmp_path / "karaoke.vtt", tmp_path / "words.json"
+    for out in (vtt, words):
+        done = _podalign(
+            "align", str(SAMPLE / "audio.wav"), str(SAMPLE / "text.txt"), "-o", str(out),
+            "--highlight", "words",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    assert "<00:00:0" in vtt.read_text()  # inline word timestamps
+    document = json.loads(words.read_text())
+    assert document["cues"] and document["caption_options"]["highlight"] == "words"
+    indices = [i for cue in document["cues"] for i in cue["word_indices"]]
+    assert indices == [w["index"] for w in document["words"]]
+
+
+def test_unknown_extension_and_bad_layout_are_usage_errors(tmp_path: Path) -> None:
+    audio, text = str(SAMPLE / "audio.wav"), str(SAMPLE / "text.txt")
+    done = _podalign("align", audio, text, "-o", str(tmp_path / "captions.docx"))
+    assert done.returncode == 64 and ".vtt" in done.stderr
+    done = _podalign("align", audio, text, "--max-lines", "0")
+    assert done.returncode == 64 and "max_lines" in done.stderr
+
+
 def test_bad_audio_exits_nonzero_with_the_error_code(tmp_path: Path) -> None:
     fake = tmp_path / "episode.mp3"
     fake.write_text("not audio at all\n" * 20)
@@ -59,5 +99,8 @@ def test_binary_transcript_exits_nonzero(tmp_path: Path) -> None:
 
 def test_help_lists_every_option() -> None:
     done = _podalign("align", "--help")
-    for option in ("--output", "--model", "--language", "--device", "--compute-type", "--format"):
+    for option in (
+        "--output", "--model", "--language", "--device", "--compute-type", "--format",
+        "--max-chars", "--max-lines", "--highlight", "--no-speakers",
+    ):  # fmt: skip
         assert option in done.stdout
