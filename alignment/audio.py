@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,6 +33,48 @@ def load_audio(source: str | Path | BinaryIO) -> Samples:
         return _decode_first_audio_stream(container)
     finally:
         container.close()
+
+
+def probe_audio(source: str | Path) -> float:
+    """Check that `source` holds decodable audio without decoding all of it; its duration in
+    seconds (estimated from the container, or from the first packets' timing when absent)."""
+    try:
+        container = av.open(str(source), mode="r")
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise AudioDecodeError(
+            f"The file is not audio we can read ({_reason(exc)}). Send MP3, M4A/AAC, WAV, "
+            "FLAC, OGG/Opus, or a video file with an audio track."
+        ) from exc
+    try:
+        if not container.streams.audio:
+            raise NoAudioStreamError(
+                "The file has no audio track. Send a file that contains the episode's audio."
+            )
+        stream = container.streams.audio[0]
+        decoded = _decodes_some(container, stream)
+        if not decoded:
+            raise AudioDecodeError(
+                "The audio stream could not be decoded (corrupt or truncated). Re-export it."
+            )
+        if container.duration:
+            return float(container.duration) / 1e6
+        if stream.duration and stream.time_base:
+            return float(stream.duration * stream.time_base)
+        return 0.0
+    finally:
+        container.close()
+
+
+def _decodes_some(container: av.container.InputContainer, stream: av.AudioStream) -> bool:
+    for count, packet in enumerate(container.demux(stream)):
+        try:
+            if packet.decode():
+                return True
+        except av.FFmpegError:
+            pass
+        if count > 50:
+            break
+    return False
 
 
 def _decode_first_audio_stream(container: av.container.InputContainer) -> Samples:
@@ -85,7 +128,7 @@ class _Growable:
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc).strip()
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc).strip())
     return text.split(": '")[0] if text else type(exc).__name__
 
 

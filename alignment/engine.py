@@ -221,6 +221,11 @@ def _detect_language(model: LoadedModel, samples: Samples, levels: Levels) -> st
     return str(token)[2:-2]
 
 
+def is_known_language(code: str) -> bool:
+    """Whether Whisper knows this ISO 639-1 code."""
+    return code in _LANGUAGE_CODES
+
+
 def _check_options(options: AlignmentOptions) -> None:
     if not 1.0 <= options.window_s <= 30.0:
         raise InvalidOptionError("window_s must be between 1 and 30 seconds.")

@@ -81,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="CTranslate2 compute type (default: int8 on CPU, float16 on CUDA)",
     )
     _add_caption_arguments(cmd)
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP service (settings from PODALIGN_* environment variables)",
+        description="Run the HTTP service with its worker. Settings come from PODALIGN_* "
+        "environment variables (see the README).",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     cmd.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
     return parser
 
@@ -128,10 +136,23 @@ def _add_caption_arguments(cmd: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO
+        if getattr(args, "verbose", False) or args.command == "serve"
+        else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "serve":
+        return _serve(args)
     return _align(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None)
+    return 0
 
 
 def _align(args: argparse.Namespace) -> int:

@@ -1,0 +1,65 @@
+"""One place that turns errors into HTTP answers: `{"error": {"code", "message"}}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from alignment import AlignmentError
+
+#: HTTP status for each engine error code; anything else about the input is 422.
+STATUS_BY_CODE = {
+    "audio_decode_failed": 415,
+    "no_audio_stream": 415,
+    "audio_empty": 415,
+    "audio_too_long": 413,
+    "device_unavailable": 503,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def from_alignment_error(exc: AlignmentError) -> ApiError:
+    return ApiError(STATUS_BY_CODE.get(exc.code, 422), exc.code, exc.message)
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(
+            error_body(exc.code, exc.message, **exc.extra), exc.status, headers=headers
+        )
+
+    @app.exception_handler(AlignmentError)
+    async def _alignment_error(request: Request, exc: AlignmentError) -> JSONResponse:
+        return await _api_error(request, from_alignment_error(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{p['where']}: {p['problem']}" for p in problems)
+        return JSONResponse(
+            error_body("invalid_request", f"The request is not valid: {summary}", details=problems),
+            422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)

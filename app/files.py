@@ -1,0 +1,70 @@
+"""Where a job's files live: `<data dir>/jobs/<id>/` with server-chosen names only."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import BinaryIO
+
+_CHUNK = 1024 * 1024
+
+
+class TooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+class JobFiles:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def folder(self, job_id: str) -> Path:
+        return self.root / job_id
+
+    def audio(self, job_id: str) -> Path:
+        return self.folder(job_id) / "audio"
+
+    def transcript(self, job_id: str) -> Path:
+        return self.folder(job_id) / "transcript.txt"
+
+    def result(self, job_id: str) -> Path:
+        return self.folder(job_id) / "result.json"
+
+    def incoming(self, job_id: str) -> Path:
+        """A folder for an upload in progress; `publish` makes it the job's folder."""
+        path = self.root / f".incoming-{job_id}"
+        path.mkdir(parents=True, exist_ok=False)
+        return path
+
+    def publish(self, job_id: str) -> None:
+        os.replace(self.root / f".incoming-{job_id}", self.folder(job_id))
+
+    def discard(self, job_id: str) -> None:
+        shutil.rmtree(self.root / f".incoming-{job_id}", ignore_errors=True)
+        shutil.rmtree(self.folder(job_id), ignore_errors=True)
+
+    def write_result(self, job_id: str, data: bytes) -> None:
+        """Atomically: a reader sees the old file or the whole new one."""
+        temporary = self.result(job_id).with_suffix(".tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, self.result(job_id))
+
+    def sweep_incoming(self) -> None:
+        """Uploads cut off by a crash leave `.incoming-*` folders: remove them at start."""
+        for path in self.root.glob(".incoming-*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def copy_limited(source: BinaryIO, destination: Path, limit: int) -> int:
+    """Stream `source` to `destination` in 1 MB chunks; TooLarge past `limit` bytes."""
+    written = 0
+    with destination.open("wb") as out:
+        while chunk := source.read(_CHUNK):
+            written += len(chunk)
+            if written > limit:
+                raise TooLarge(limit)
+            out.write(chunk)
+    return written

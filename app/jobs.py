@@ -1,0 +1,200 @@
+"""The job store: every state change of a job is one short transaction here."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import Job
+
+FINISHED = ("succeeded", "failed", "canceled")
+
+
+@dataclass(frozen=True)
+class NewJob:
+    model: str
+    language: str | None
+    audio_filename: str | None
+    audio_bytes: int
+    audio_duration_s: float | None
+    callback_url: str | None
+    client_metadata: Any
+
+
+class JobStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+
+    def create(self, new: NewJob, job_id: str | None = None) -> Job:
+        job = Job(
+            id=job_id or uuid.uuid4().hex,
+            status="queued",
+            stage="queued",
+            progress=0.0,
+            created_at=time.time(),
+            attempts=0,
+            cancel_requested=False,
+            model=new.model,
+            language=new.language,
+            audio_filename=new.audio_filename,
+            audio_bytes=new.audio_bytes,
+            audio_duration_s=new.audio_duration_s,
+            callback_url=new.callback_url,
+            client_metadata=None
+            if new.client_metadata is None
+            else json.dumps(new.client_metadata),
+        )
+        with self._sessions.begin() as session:
+            session.add(job)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self._sessions() as session:
+            return session.get(Job, job_id)
+
+    def page(self, status: str | None, limit: int, offset: int) -> tuple[list[Job], int]:
+        with self._sessions() as session:
+            query = select(Job)
+            count = select(func.count()).select_from(Job)
+            if status:
+                query, count = query.where(Job.status == status), count.where(Job.status == status)
+            rows = session.scalars(
+                query.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
+            )
+            return list(rows), int(session.scalar(count) or 0)
+
+    def queue_position(self, job: Job) -> int | None:
+        """1 for the next job to run; None when the job is not queued."""
+        if job.status != "queued":
+            return None
+        with self._sessions() as session:
+            ahead = session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.status == "queued", Job.created_at < job.created_at)
+            )
+        return int(ahead or 0) + 1
+
+    def claim_next(self, lease_s: float) -> Job | None:
+        """Atomically take the oldest queued job: only one worker's UPDATE can match it."""
+        with self._sessions.begin() as session:
+            candidate = session.scalar(
+                select(Job.id).where(Job.status == "queued").order_by(Job.created_at).limit(1)
+            )
+            if candidate is None:
+                return None
+            now = time.time()
+            claimed = session.execute(
+                update(Job)
+                .where(Job.id == candidate, Job.status == "queued")
+                .values(
+                    status="running",
+                    stage="starting",
+                    started_at=now,
+                    lease_expires_at=now + lease_s,
+                    attempts=Job.attempts + 1,
+                )
+            ).rowcount  # type: ignore[attr-defined]
+        return self.get(candidate) if claimed == 1 else None
+
+    def report(self, job_id: str, stage: str, progress: float, lease_s: float) -> bool:
+        """Persist progress and extend the lease; False when the job was canceled meanwhile."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "running")
+                .values(stage=stage, progress=progress, lease_expires_at=time.time() + lease_s)
+            )
+            canceled = session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
+        return not canceled
+
+    def succeed(
+        self, job_id: str, language: str, duration_s: float, counts: dict[str, int]
+    ) -> None:
+        self._finish(
+            job_id,
+            status="succeeded",
+            stage="done",
+            progress=1.0,
+            detected_language=language,
+            audio_duration_s=duration_s,
+            words_aligned=counts["aligned"],
+            words_not_found=counts["not_found"],
+            words_non_speech=counts["non_speech"],
+        )
+
+    def fail(self, job_id: str, code: str, message: str) -> None:
+        self._finish(job_id, status="failed", stage="done", error_code=code, error_message=message)
+
+    def cancel(self, job_id: str) -> str | None:
+        """Mark canceled (a running job stops at its next progress report); the old status."""
+        with self._sessions.begin() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                return None
+            old = job.status
+            if old not in FINISHED:
+                job.cancel_requested = True
+                job.status = "canceled"
+                job.stage = "done"
+                job.finished_at = time.time()
+            return old
+
+    def delete(self, job_id: str) -> None:
+        with self._sessions.begin() as session:
+            job = session.get(Job, job_id)
+            if job is not None:
+                session.delete(job)
+
+    def recover(self, max_attempts: int) -> tuple[int, int]:
+        """After a crash: running jobs whose lease ran out go back to the queue, or fail once
+        they have used up their attempts. Returns (requeued, failed)."""
+        now = time.time()
+        with self._sessions.begin() as session:
+            stale = list(
+                session.scalars(
+                    select(Job).where(Job.status == "running", Job.lease_expires_at < now)
+                )
+            )
+            failed = 0
+            for job in stale:
+                if job.attempts >= max_attempts:
+                    job.status, job.stage, job.finished_at = "failed", "done", now
+                    job.error_code = "worker_lost"
+                    job.error_message = (
+                        f"The worker stopped during this job {job.attempts} times; "
+                        "the audio may crash the decoder or need more memory than the host has."
+                    )
+                    failed += 1
+                else:
+                    job.status, job.stage, job.progress = "queued", "queued", 0.0
+        return len(stale) - failed, failed
+
+    def expired(self, older_than_s: float) -> list[str]:
+        cutoff = time.time() - older_than_s
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(Job.id).where(Job.status.in_(FINISHED), Job.finished_at < cutoff)
+                )
+            )
+
+    def counts_by_status(self) -> dict[str, int]:
+        with self._sessions() as session:
+            rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
+            return {status: int(n) for status, n in rows}
+
+    def _finish(self, job_id: str, **values: Any) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "running")
+                .values(finished_at=time.time(), lease_expires_at=None, **values)
+            )

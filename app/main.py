@@ -1,0 +1,121 @@
+"""The FastAPI application: `create_app(settings)` builds it; nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from alignment.types import AlignmentResult
+from app.db import Job, connect, migrate
+from app.errors import error_body, install_handlers
+from app.files import JobFiles
+from app.jobs import JobStore
+from app.metrics import Metrics
+from app.routes import alignments, gentle, health
+from app.service import Service
+from app.settings import Settings
+from app.webhooks import WebhookSender
+from app.worker import Models, Worker
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Align an episode's audio with its transcript and get word timings and captions.
+
+1. `POST /v1/alignments` with the `audio` file and the `transcript` (file) or `text` (field).
+2. Poll `GET /v1/alignments/{id}` until `status` is `succeeded` (or use `?wait=30`, or a
+   `callback_url`).
+3. Fetch `GET /v1/alignments/{id}/captions.vtt` (or `.srt`, `.ttml`, `.ass`, `.textgrid`,
+   `.json`, `.gentle`) or the words at `GET /v1/alignments/{id}/words`.
+
+Errors are JSON: `{"error": {"code": "...", "message": "..."}}`.
+"""
+
+
+def build_service(settings: Settings) -> Service:
+    engine = connect(settings.database)
+    migrate(engine)
+    store = JobStore(engine)
+    files = JobFiles(settings.jobs_dir)
+    files.sweep_incoming()
+    metrics = Metrics(store.counts_by_status)
+    models = Models(settings)
+    webhooks = WebhookSender(settings.webhook_secret)
+
+    def finished(job: Job, result: AlignmentResult | None, elapsed_s: float) -> None:
+        metrics.finished.labels(job.status).inc()
+        metrics.duration.observe(elapsed_s)
+        if result is not None:
+            metrics.audio_seconds.inc(result.duration_s)
+
+    workers = [
+        Worker(settings, store, files, models, webhooks, finished, name=f"worker-{i + 1}")
+        for i in range(max(1, settings.workers))
+    ]
+    return Service(settings, store, files, models, webhooks, metrics, workers)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = await run_in_threadpool(build_service, settings)
+        app.state.service = service
+        logger.info("loading model %s", settings.model)
+        aligner = await run_in_threadpool(service.models.get, settings.model)
+        logger.info(
+            "model %s ready on %s (%s)",
+            settings.model,
+            aligner.model.device,
+            aligner.model.compute_type,
+        )
+        service.webhooks.start()
+        for worker in service.workers:
+            worker.start()
+        yield
+        for worker in service.workers:
+            worker.stop()
+        service.webhooks.stop()
+
+    app = FastAPI(
+        title="podalign",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+            expose_headers=["Location", "ETag", "Content-Disposition"],
+        )
+    limit = settings.max_upload_bytes + settings.max_transcript_bytes + 1024 * 1024
+
+    @app.middleware("http")
+    async def refuse_oversized(request: Request, call_next):  # type: ignore[no-untyped-def]
+        """Refuse a body whose declared length is over the limits before reading it."""
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            return JSONResponse(
+                error_body(
+                    "audio_too_large",
+                    f"The request is over {limit} bytes, the limit "
+                    "here. Send a compressed file (MP3, M4A, Opus).",
+                ),
+                413,
+            )
+        return await call_next(request)
+
+    app.include_router(alignments.router)
+    app.include_router(gentle.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,202 @@
+"""`/v1/alignments`: submit an episode, follow the job, fetch words, captions and audio."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import time
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+
+from alignment.captions import FORMATS, CaptionOptions, render
+from app.errors import ApiError
+from app.jobs import FINISHED
+from app.routes.auth import Authorized
+from app.schemas import ErrorBody, JobOut, JobPage, Status, job_out
+from app.service import ServiceDep, words_of
+from app.submissions import Submission, submit
+
+router = APIRouter(prefix="/v1/alignments", tags=["alignments"], dependencies=[Authorized])
+
+CaptionFormat = Literal["vtt", "srt", "ttml", "ass", "textgrid", "json", "gentle"]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "API key missing"},
+    403: {"model": ErrorBody, "description": "API key not valid"},
+    404: {"model": ErrorBody, "description": "no alignment with this id"},
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobOut,
+    responses={
+        200: {"model": JobOut, "description": "finished within `wait` seconds"},
+        413: {"model": ErrorBody, "description": "audio or transcript too large or too long"},
+        415: {"model": ErrorBody, "description": "the file is not audio we can read"},
+        422: {"model": ErrorBody, "description": "bad transcript or option"},
+        **_ERRORS,
+    },
+    summary="Submit audio and its transcript",
+)
+def create_alignment(
+    service: ServiceDep,
+    response: Response,
+    audio: Annotated[UploadFile, File(description="the episode: MP3, M4A, WAV, FLAC, Opus, MP4…")],
+    transcript: Annotated[UploadFile | None, File(description="the text, UTF-8/16")] = None,
+    text: Annotated[str | None, Form(description="the text, instead of a file")] = None,
+    language: Annotated[str | None, Form(examples=["en"], description="ISO 639-1")] = None,
+    model: Annotated[str | None, Form(examples=["tiny.en"])] = None,
+    callback_url: Annotated[
+        str | None, Form(examples=["https://cms.example/hooks/podalign"])
+    ] = None,
+    metadata: Annotated[str | None, Form(examples=['{"episode": 42}'])] = None,
+    wait: Annotated[float, Query(ge=0, description="seconds to wait for the result")] = 0,
+) -> JobOut:
+    """Queue an alignment. Answers 202 with the job and its `Location`; with `?wait=N` answers
+    200 with the finished job when it ends within N seconds (capped by the server)."""
+    form = Submission(
+        audio=audio.file,
+        audio_filename=audio.filename,
+        transcript_file=transcript.file if transcript is not None else None,
+        text=text,
+        language=language,
+        model=model,
+        callback_url=callback_url,
+        metadata=metadata,
+    )
+    job = submit(service, form)
+    response.headers["Location"] = f"/v1/alignments/{job.id}"
+    deadline = time.monotonic() + min(wait, service.settings.max_wait_s)
+    while time.monotonic() < deadline and job.status not in FINISHED:
+        time.sleep(0.25)
+        job = service.job(job.id)
+    if job.status in FINISHED:
+        response.status_code = 200
+    return job_out(job, service.store.queue_position(job))
+
+
+@router.get("", response_model=JobPage, responses=_ERRORS, summary="List alignments")
+def list_alignments(
+    service: ServiceDep,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> JobPage:
+    """Newest first."""
+    jobs, total = service.store.page(status, limit, offset)
+    items = [job_out(job, service.store.queue_position(job)) for job in jobs]
+    return JobPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{job_id}", response_model=JobOut, responses=_ERRORS, summary="One alignment")
+def get_alignment(service: ServiceDep, job_id: str) -> JobOut:
+    job = service.job(job_id)
+    return job_out(job, service.store.queue_position(job))
+
+
+@router.delete(
+    "/{job_id}", status_code=204, responses=_ERRORS, summary="Cancel and delete an alignment"
+)
+def delete_alignment(service: ServiceDep, job_id: str) -> Response:
+    """Cancels a queued or running job and deletes its files; a finished job is removed."""
+    job = service.job(job_id)
+    previous = service.store.cancel(job.id)
+    service.files.discard(job.id)
+    if previous in FINISHED:
+        service.store.delete(job.id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{job_id}/words",
+    responses={**_ERRORS, 409: {"model": ErrorBody, "description": "not finished"}},
+    summary="The aligned words",
+)
+def get_words(service: ServiceDep, job_id: str) -> JSONResponse:
+    """Every word of the transcript with its status, times and score, plus what produced them."""
+    result = service.finished_result(service.job(job_id))
+    return JSONResponse(result)
+
+
+@router.get(
+    "/{job_id}/captions.{fmt}",
+    responses={
+        **_ERRORS,
+        200: {"content": {f.media_type.split(";")[0]: {} for f in FORMATS.values()}},
+        304: {"description": "unchanged (If-None-Match)"},
+        409: {"model": ErrorBody, "description": "not finished"},
+    },
+    response_class=Response,
+    summary="Captions in any format",
+)
+def get_captions(
+    service: ServiceDep,
+    request: Request,
+    job_id: str,
+    fmt: CaptionFormat,
+    max_chars_per_line: Annotated[int, Query(ge=5, le=500)] = 42,
+    max_lines: Annotated[int, Query(ge=1, le=10)] = 2,
+    min_duration_s: Annotated[float, Query(ge=0, le=10)] = 1.0,
+    max_duration_s: Annotated[float, Query(ge=0.5, le=60)] = 7.0,
+    max_chars_per_s: Annotated[float, Query(ge=1, le=100)] = 20.0,
+    min_gap_s: Annotated[float, Query(ge=0, le=1)] = 0.08,
+    highlight: Literal["none", "words"] = "none",
+    speakers: bool = True,
+) -> Response:
+    """Rendered on request from the stored words with these layout options."""
+    job = service.job(job_id)
+    result = service.finished_result(job)
+    options = CaptionOptions(
+        max_chars_per_line=max_chars_per_line,
+        max_lines=max_lines,
+        min_duration_s=min_duration_s,
+        max_duration_s=max(max_duration_s, min_duration_s),
+        max_chars_per_s=max_chars_per_s,
+        min_gap_s=min_gap_s,
+        highlight=highlight,
+        speakers=speakers,
+    )
+    tag = (
+        '"'
+        + hashlib.sha256(f"{job.id}|{job.finished_at}|{options}|{fmt}".encode()).hexdigest()[:32]
+        + '"'
+    )
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers={"ETag": tag})
+    body = render(
+        fmt,
+        words_of(result),
+        options,
+        language=result.get("language"),
+        duration_s=result.get("duration_s"),
+        transcript=result.get("transcript"),
+    )
+    info = FORMATS[fmt]
+    stem = PurePosixPath(job.audio_filename or job.id).stem or job.id
+    filename = _ascii_filename(f"{stem}{'.gentle' if fmt == 'gentle' else ''}{info.extension}")
+    headers = {"ETag": tag, "Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(body, media_type=info.media_type, headers=headers)
+
+
+@router.get(
+    "/{job_id}/audio",
+    response_class=FileResponse,
+    responses={**_ERRORS, 200: {"content": {"audio/*": {}}}, 206: {"description": "a range"}},
+    summary="The uploaded audio (supports Range)",
+)
+def get_audio(service: ServiceDep, job_id: str) -> FileResponse:
+    job = service.job(job_id)
+    path = service.files.audio(job.id)
+    if not path.exists():
+        raise ApiError(404, "not_found", "This alignment's audio was deleted.")
+    media_type = mimetypes.guess_type(job.audio_filename or "")[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type)
+
+
+def _ascii_filename(name: str) -> str:
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._- ") else "_" for ch in name)
+    return safe.strip() or "captions"

@@ -1,0 +1,73 @@
+"""Gentle's HTTP interface (`POST /transcriptions`), so Gentle's clients work unchanged."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from alignment.captions import gentle_document
+from app.jobs import FINISHED
+from app.routes.auth import Authorized
+from app.schemas import ErrorBody
+from app.service import Service, ServiceDep, words_of
+from app.submissions import Submission, submit
+
+router = APIRouter(tags=["gentle"], dependencies=[Authorized])
+
+_WAIT_LIMIT_S = 6 * 3600.0
+
+
+@router.post(
+    "/transcriptions",
+    responses={
+        200: {"description": "Gentle's JSON (async=false)"},
+        302: {"description": "where to poll (async=true)"},
+        413: {"model": ErrorBody},
+        415: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
+    summary="Gentle-compatible alignment",
+)
+def transcriptions(
+    service: ServiceDep,
+    audio: Annotated[UploadFile, File()],
+    transcript: Annotated[UploadFile | str | None, File()] = None,
+    async_: Annotated[bool, Query(alias="async")] = True,
+    language: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Like Gentle: `async=false` answers its JSON when done; otherwise a redirect to poll."""
+    is_file = transcript is not None and not isinstance(transcript, str)
+    form = Submission(
+        audio=audio.file,
+        audio_filename=audio.filename,
+        transcript_file=transcript.file if is_file else None,  # type: ignore[union-attr]
+        text=transcript if isinstance(transcript, str) else None,
+        language=language,
+        model=None,
+        callback_url=None,
+        metadata=None,
+    )
+    job = submit(service, form)
+    if async_:
+        return RedirectResponse(f"/transcriptions/{job.id}", status_code=302)
+    deadline = time.monotonic() + _WAIT_LIMIT_S
+    while job.status not in FINISHED and time.monotonic() < deadline:
+        time.sleep(0.25)
+        job = service.job(job.id)
+    return JSONResponse(_gentle(service, job.id))
+
+
+@router.get("/transcriptions/{job_id}", summary="Gentle-compatible result or status")
+def transcription(service: ServiceDep, job_id: str) -> JSONResponse:
+    return JSONResponse(_gentle(service, job_id))
+
+
+def _gentle(service: Service, job_id: str) -> dict[str, Any]:
+    job = service.job(job_id)
+    if job.status != "succeeded":
+        return {"status": job.status.upper(), "id": job.id, "progress": job.progress}
+    result = service.finished_result(job)
+    return gentle_document(words_of(result), result.get("transcript"))

@@ -1,0 +1,43 @@
+"""Liveness, readiness and metrics (never behind API keys)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+
+from app.service import ServiceDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process answers")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Database reachable and model loaded")
+def readyz(service: ServiceDep) -> JSONResponse:
+    problems: list[str] = []
+    try:
+        with service.store.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        problems.append(f"database unreachable: {type(exc).__name__}")
+    aligner = service.models.loaded(service.settings.model)
+    if aligner is None:
+        problems.append(f"model {service.settings.model!r} not loaded yet")
+    body = {
+        "status": "ready" if not problems else "not_ready",
+        "problems": problems,
+        "model": service.settings.model,
+        "device": aligner.model.device if aligner is not None else None,
+        "compute_type": aligner.model.compute_type if aligner is not None else None,
+        "workers": len(service.workers),
+    }
+    return JSONResponse(body, status_code=200 if not problems else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+def metrics(service: ServiceDep) -> Response:
+    return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")

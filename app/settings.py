@@ -1,0 +1,56 @@
+"""Service settings, read from `PODALIGN_*` environment variables (see the README's table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PODALIGN_", extra="ignore")
+
+    data_dir: Path = Path("podalign-data")
+    #: Any SQLAlchemy URL; default: a SQLite file in the data directory.
+    database_url: str | None = None
+    #: The default model; `models` are the ones a client may ask for (default: just this one).
+    model: str = "tiny.en"
+    models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str = "auto"
+    max_upload_bytes: int = 2 * 1024**3
+    max_audio_s: float = 6 * 3600.0
+    max_transcript_bytes: int = 5 * 1024**2
+    workers: int = 1
+    #: Finished jobs and their files are deleted after this many days (0: keep forever).
+    retention_days: float = 30.0
+    max_attempts: int = 3
+    lease_s: float = 120.0
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_secret: str = ""
+    #: Longest `?wait=` a client may ask for, in seconds.
+    max_wait_s: float = 60.0
+
+    @field_validator("models", "api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    def model_post_init(self, context: object) -> None:
+        if not self.models:
+            self.models = [self.model]
+        elif self.model not in self.models:
+            self.models = [self.model, *self.models]
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'podalign.db').resolve()}"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"

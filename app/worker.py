@@ -1,0 +1,267 @@
+"""The in-process worker: claims queued jobs, aligns them with a shared model, stores results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from alignment import Aligner, AlignmentError, AlignmentOptions
+from alignment.types import AlignmentResult
+from app.db import Job
+from app.files import JobFiles
+from app.jobs import JobStore
+from app.settings import Settings
+from app.webhooks import WebhookSender
+
+logger = logging.getLogger(__name__)
+
+_REPORT_EVERY_S = 1.0
+_RECOVER_EVERY_S = 15.0
+_RETENTION_EVERY_S = 3600.0
+
+
+class Canceled(Exception):
+    """The job was canceled while it ran."""
+
+
+class Models:
+    """One Aligner per model name, loaded on first use and kept (the model is the costly part)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._aligners: dict[str, Aligner] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Aligner:
+        with self._lock:
+            if name not in self._aligners:
+                options = AlignmentOptions(
+                    model=name,
+                    device=self._settings.device,
+                    compute_type=self._settings.compute_type,
+                )
+                aligner = Aligner(options)
+                _ = aligner.model
+                self._aligners[name] = aligner
+            return self._aligners[name]
+
+    def loaded(self, name: str) -> Aligner | None:
+        return self._aligners.get(name)
+
+
+class Worker:
+    """A thread that runs jobs one at a time; several may share a store (and a model each)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        files: JobFiles,
+        models: Models,
+        webhooks: WebhookSender,
+        on_finished: Callable[[Job, AlignmentResult | None, float], None] | None = None,
+        name: str = "worker-1",
+    ) -> None:
+        self.settings, self.store, self.files = settings, store, files
+        self.models, self.webhooks = models, webhooks
+        self._on_finished = on_finished
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._next_recover = 0.0
+        self._next_retention = 0.0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout=timeout_s)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._housekeeping()
+                job = self.store.claim_next(self.settings.lease_s)
+            except Exception:
+                logger.exception("worker could not reach the job store; retrying")
+                self._stop.wait(2.0)
+                continue
+            if job is None:
+                self._stop.wait(0.3)
+                continue
+            self.run_job(job)
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_recover:
+            self._next_recover = now + _RECOVER_EVERY_S
+            requeued, failed = self.store.recover(self.settings.max_attempts)
+            if requeued or failed:
+                logger.warning(
+                    "recovered jobs from a lost worker: %d requeued, %d failed", requeued, failed
+                )
+        if now >= self._next_retention and self.settings.retention_days > 0:
+            self._next_retention = now + _RETENTION_EVERY_S
+            for job_id in self.store.expired(self.settings.retention_days * 86400):
+                self.files.discard(job_id)
+                self.store.delete(job_id)
+                logger.info("job %s: deleted after the retention period", job_id)
+
+    def run_job(self, job: Job) -> None:
+        started = time.monotonic()
+        logger.info("job %s: started (attempt %d, model %s)", job.id, job.attempts, job.model)
+        heartbeat = _Heartbeat(self.store, job.id, self.settings.lease_s)
+        heartbeat.start()
+        result: AlignmentResult | None = None
+        try:
+            result = self._align(job, heartbeat)
+        except Canceled:
+            logger.info("job %s: canceled while running", job.id)
+        except AlignmentError as exc:
+            logger.info("job %s: failed: %s", job.id, exc)
+            self.store.fail(job.id, exc.code, exc.message)
+        except Exception as exc:
+            logger.exception("job %s: failed unexpectedly", job.id)
+            self.store.fail(
+                job.id,
+                "internal_error",
+                f"The aligner failed unexpectedly ({type(exc).__name__})."
+                " The job can be submitted again; if it fails again, report it with this id.",
+            )
+        finally:
+            heartbeat.stop()
+        finished = self.store.get(job.id)
+        if finished is not None:
+            self._announce(finished, result, time.monotonic() - started)
+
+    def _align(self, job: Job, heartbeat: _Heartbeat) -> AlignmentResult:
+        transcript = self.files.transcript(job.id).read_bytes()
+        heartbeat.stage("loading_model", 0.0)
+        aligner = self.models.get(job.model)
+        result = aligner.align(
+            self.files.audio(job.id),
+            transcript,
+            language=job.language,
+            progress=heartbeat.progress,
+        )
+        if result.duration_s > self.settings.max_audio_s:
+            raise _TooLong(result.duration_s, self.settings.max_audio_s)
+        if not heartbeat.still_wanted():
+            raise Canceled
+        document = {**result.to_dict(), "transcript": transcript.decode("utf-8")}
+        self.files.write_result(job.id, json.dumps(document, ensure_ascii=False).encode())
+        counts = {s: result.count(s) for s in ("aligned", "not_found", "non_speech")}
+        self.store.succeed(job.id, result.language, result.duration_s, counts)
+        logger.info(
+            "job %s: succeeded (%d of %d words aligned, %.1f s of audio)",
+            job.id,
+            counts["aligned"],
+            len(result.words),
+            result.duration_s,
+        )
+        return result
+
+    def _announce(self, job: Job, result: AlignmentResult | None, elapsed_s: float) -> None:
+        if self._on_finished is not None:
+            self._on_finished(job, result, elapsed_s)
+        if job.callback_url and job.status in ("succeeded", "failed"):
+            self.webhooks.send(job.callback_url, webhook_payload(job))
+
+
+def webhook_payload(job: Job) -> dict[str, Any]:
+    return {
+        "event": f"alignment.{job.status}",
+        "id": job.id,
+        "status": job.status,
+        "metadata": json.loads(job.client_metadata) if job.client_metadata else None,
+        "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
+        "words": {
+            "aligned": job.words_aligned,
+            "not_found": job.words_not_found,
+            "non_speech": job.words_non_speech,
+        },
+    }
+
+
+class _TooLong(AlignmentError):
+    code = "audio_too_long"
+
+    def __init__(self, duration_s: float, limit_s: float) -> None:
+        super().__init__(
+            f"The audio lasts {duration_s / 3600:.1f} h; this service accepts up to "
+            f"{limit_s / 3600:.1f} h. Split the episode and send the parts."
+        )
+
+
+class _Heartbeat:
+    """Persists progress at most once a second and keeps the lease alive while the model
+    works (even through a long model download), so a live job is never taken for lost."""
+
+    def __init__(self, store: JobStore, job_id: str, lease_s: float) -> None:
+        self._store, self._job_id, self._lease_s = store, job_id, lease_s
+        self._stage, self._fraction = "starting", 0.0
+        self._wanted = True
+        self._last_report = 0.0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def stage(self, stage: str, fraction: float) -> None:
+        with self._lock:
+            changed = stage != self._stage
+            self._stage, self._fraction = stage, fraction
+        if changed:
+            self._report()
+
+    def progress(self, stage: str, fraction: float) -> None:
+        """The engine's progress callback; raises Canceled once the job is canceled."""
+        self.stage(stage, fraction)
+        if time.monotonic() - self._last_report >= _REPORT_EVERY_S:
+            self._report()
+        if not self._wanted:
+            raise Canceled
+
+    def still_wanted(self) -> bool:
+        self._report()
+        return self._wanted
+
+    def _beat(self) -> None:
+        while not self._stop.wait(max(1.0, self._lease_s / 4)):
+            self._report()
+
+    def _report(self) -> None:
+        with self._lock:
+            stage, fraction = self._stage, self._fraction
+            self._last_report = time.monotonic()
+        try:
+            self._wanted = (
+                self._store.report(self._job_id, stage, _overall(stage, fraction), self._lease_s)
+                and self._wanted
+            )
+        except Exception:
+            logger.exception("job %s: could not save progress", self._job_id)
+
+
+_STAGES = {
+    "starting": (0.0, 0.0),
+    "loading_model": (0.0, 0.02),
+    "decode": (0.02, 0.07),
+    "align": (0.07, 0.97),
+    "refine": (0.97, 1.0),
+}
+
+
+def _overall(stage: str, fraction: float) -> float:
+    low, high = _STAGES.get(stage, (0.0, 1.0))
+    return round(low + (high - low) * min(max(fraction, 0.0), 1.0), 4)
