@@ -1,0 +1,199 @@
+"""The service across restarts, limits, keys, webhooks, and a fuzzer over its OpenAPI schema."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.server
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from tests.conftest import SAMPLES, run_tool
+from tests.service import Server, wait_for
+
+SAMPLE = SAMPLES / "short_clean"
+
+
+def _files(audio: Path = SAMPLE / "audio.wav", text: Path = SAMPLE / "text.txt") -> dict:  # type: ignore[type-arg]
+    return {"audio": (audio.name, audio.read_bytes()), "transcript": (text.name, text.read_bytes())}
+
+
+@pytest.fixture
+def long_episode(tmp_path: Path) -> tuple[Path, Path]:
+    """The sample seven times over (3 minutes): long enough to kill the server mid-job."""
+    audio = tmp_path / "long.mp3"
+    run_tool(
+        "ffmpeg",
+        "-v",
+        "error",
+        "-stream_loop",
+        "6",
+        "-i",
+        str(SAMPLE / "audio.wav"),
+        "-ac",
+        "1",
+        "-b:a",
+        "48k",
+        str(audio),
+    )
+    text = tmp_path / "long.txt"
+    text.write_text(((SAMPLE / "text.txt").read_text().strip() + "\n") * 7)
+    return audio, text
+
+
+def test_a_killed_server_finishes_its_jobs_after_a_restart(
+    tmp_path: Path, long_episode: tuple[Path, Path]
+) -> None:
+    server = Server(tmp_path / "data", PODALIGN_LEASE_S="3").start()
+    try:
+        with server.client() as client:
+            running = client.post("/v1/alignments", files=_files(*long_episode)).json()
+            queued = client.post("/v1/alignments", files=_files()).json()
+            deadline = time.monotonic() + 120
+            while client.get(f"/v1/alignments/{running['id']}").json()["progress"] < 0.2:
+                assert time.monotonic() < deadline, "the job never got going"
+                time.sleep(0.2)
+        server.kill()
+        server.start()
+        with server.client() as client:
+            first = wait_for(client, running["id"])
+            second = wait_for(client, queued["id"])
+        assert first["status"] == "succeeded" and first["attempts"] == 2
+        assert first["words"]["aligned"] == 87 * 7
+        assert second["status"] == "succeeded" and second["attempts"] == 1
+    finally:
+        server.stop()
+
+
+def test_limits_and_api_keys(tmp_path: Path) -> None:
+    server = Server(
+        tmp_path / "data",
+        PODALIGN_API_KEYS="key-one, key-two",
+        PODALIGN_MAX_UPLOAD_BYTES="1000000",
+        PODALIGN_MAX_TRANSCRIPT_BYTES="100",
+        PODALIGN_MAX_AUDIO_S="20",
+    ).start()
+    short = tmp_path / "short.wav"
+    run_tool(
+        "ffmpeg",
+        "-v",
+        "error",
+        "-i",
+        str(SAMPLE / "audio.wav"),
+        "-t",
+        "25",
+        "-ar",
+        "8000",
+        str(short),
+    )
+    small_text = tmp_path / "t.txt"
+    small_text.write_text("Every morning before sunrise.")
+    try:
+        with server.client() as anonymous:
+            assert anonymous.get("/v1/alignments").status_code == 401
+            assert anonymous.get("/v1/alignments").json()["error"]["code"] == "unauthorized"
+            assert anonymous.get("/healthz").status_code == 200
+            assert anonymous.get("/readyz").status_code == 200
+        with server.client(Authorization="Bearer wrong") as stranger:
+            assert stranger.get("/v1/alignments").status_code == 403
+        with server.client(Authorization="Bearer key-two") as client:
+            assert client.get("/v1/alignments").status_code == 200
+            big = client.post("/v1/alignments", files=_files(text=small_text))
+            assert (big.status_code, big.json()["error"]["code"]) == (413, "audio_too_large")
+            wordy = client.post("/v1/alignments", files=_files(short))
+            assert (wordy.status_code, wordy.json()["error"]["code"]) == (
+                413,
+                "transcript_too_large",
+            )
+            long = client.post("/v1/alignments", files=_files(short, small_text))
+            assert (long.status_code, long.json()["error"]["code"]) == (413, "audio_too_long")
+            assert client.get("/v1/alignments").json()["total"] == 0
+        assert not list((tmp_path / "data" / "jobs").iterdir())  # nothing left behind
+    finally:
+        server.stop()
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    calls: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.calls.append((dict(self.headers), body))
+        self.send_response(500 if len(self.calls) == 1 else 204)  # the first delivery fails
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    _Receiver.calls = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", _Receiver.calls
+    httpd.shutdown()
+
+
+def test_webhooks_are_signed_and_retried(
+    tmp_path: Path, receiver: tuple[str, list[tuple[dict[str, str], bytes]]]
+) -> None:
+    url, calls = receiver
+    server = Server(tmp_path / "data", PODALIGN_WEBHOOK_SECRET="s3cret").start()
+    try:
+        with server.client() as client:
+            job = client.post(
+                "/v1/alignments",
+                files=_files(),
+                data={"callback_url": url, "metadata": '{"episode": "ep-7"}'},
+            ).json()
+            assert wait_for(client, job["id"])["status"] == "succeeded"
+        deadline = time.monotonic() + 30
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        server.stop()
+    assert len(calls) == 2, "expected one failed delivery and one retry"
+    headers, body = calls[1]
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert headers["X-Podalign-Signature"] == expected
+    payload = json.loads(body)
+    assert payload["event"] == "alignment.succeeded" and payload["id"] == job["id"]
+    assert payload["metadata"] == {"episode": "ep-7"} and payload["words"]["aligned"] == 87
+
+
+def test_schemathesis_finds_no_server_errors(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data").start()
+    try:
+        with server.client() as client:
+            job = client.post("/v1/alignments", files=_files(), params={"wait": 60}).json()
+        (tmp_path / "schemathesis.toml").write_text(
+            f'[parameters]\n"path.job_id" = "{job["id"]}"\n'
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            f"{server.url}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "25",
+            "--generation-deterministic",
+            "--request-timeout",
+            "60",
+        ]
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert "passed" in done.stdout
