@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SAMPLE := audio_samples/short_clean
 
 .PHONY: install install-dev test-tools run test lint typecheck bench clean
 
@@ -26,9 +25,12 @@ install-dev: $(VENV)/.installed-dev
 test-tools:
 	@scripts/install-test-tools
 
-# Until the HTTP service exists: align the bundled sample and print its captions.
+# The HTTP service on http://127.0.0.1:8000 with the embedded defaults: SQLite and files under
+# ./podalign-data, the bundled tiny.en model. PODALIGN_* variables change them (README).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: install
-	$(BIN)/podalign align $(SAMPLE)/audio.wav $(SAMPLE)/text.txt --format vtt
+	$(BIN)/podalign serve --host $(HOST) --port $(PORT)
 
 lint: install-dev
 	$(BIN)/ruff check .

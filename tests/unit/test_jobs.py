@@ -1,0 +1,109 @@
+"""The job store on a real SQLite file: atomic claims, leases, recovery, retention."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from app.db import Job, connect, migrate
+from app.files import JobFiles
+from app.jobs import JobStore, NewJob
+from app.settings import Settings
+from app.webhooks import WebhookSender
+from app.worker import Models, Worker
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JobStore:
+    engine = connect(f"sqlite:///{tmp_path / 'jobs.db'}")
+    migrate(engine)
+    migrate(engine)  # a second start finds the schema current
+    return JobStore(engine)
+
+
+def _new() -> NewJob:
+    return NewJob("tiny.en", None, "a.mp3", 10, 5.0, None, {"k": 1})
+
+
+def test_wal_mode_is_on(store: JobStore) -> None:
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_each_job_is_claimed_once_even_by_racing_workers(store: JobStore) -> None:
+    ids = {store.create(_new()).id for _ in range(20)}
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def claim_all() -> None:
+        while (job := store.claim_next(60)) is not None:
+            with lock:
+                claimed.append(job.id)
+
+    threads = [threading.Thread(target=claim_all) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(ids)
+
+
+def test_queue_positions_follow_submission_order(store: JobStore) -> None:
+    jobs = [store.create(_new()) for _ in range(3)]
+    time.sleep(0.01)
+    assert [store.queue_position(j) for j in jobs] == [1, 2, 3]
+    running = store.claim_next(60)
+    assert running is not None and store.queue_position(running) is None
+
+
+def _expire_leases(store: JobStore) -> None:
+    with store.engine.begin() as connection:
+        connection.execute(update(Job).values(lease_expires_at=time.time() - 1))
+
+
+def test_lost_jobs_are_retried_then_failed(store: JobStore) -> None:
+    job = store.create(_new())
+    assert store.claim_next(60) is not None
+    assert store.recover(max_attempts=2) == (0, 0)  # the lease is still live
+    _expire_leases(store)
+    assert store.recover(max_attempts=2) == (1, 0)
+    assert store.get(job.id).status == "queued"  # type: ignore[union-attr]
+    assert store.claim_next(60) is not None
+    _expire_leases(store)
+    assert store.recover(max_attempts=2) == (0, 1)
+    lost = store.get(job.id)
+    assert lost is not None and lost.status == "failed" and lost.error_code == "worker_lost"
+
+
+def test_cancel_stops_progress_reports(store: JobStore) -> None:
+    job = store.create(_new())
+    assert store.claim_next(60) is not None
+    assert store.report(job.id, "align", 0.5, 60) is True
+    assert store.cancel(job.id) == "running"
+    assert store.report(job.id, "align", 0.6, 60) is False
+    assert store.get(job.id).status == "canceled"  # type: ignore[union-attr]
+
+
+def test_retention_deletes_old_finished_jobs_and_their_files(
+    store: JobStore, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, retention_days=1)
+    files = JobFiles(settings.jobs_dir)
+    old, recent = store.create(_new()), store.create(_new())
+    for job in (old, recent):
+        files.folder(job.id).mkdir()
+        store.claim_next(60)
+        store.fail(job.id, "no_speech", "silent")
+    with store.engine.begin() as connection:
+        connection.execute(
+            update(Job).where(Job.id == old.id).values(finished_at=time.time() - 2 * 86400)
+        )
+    # The worker's housekeeping; the model is not used here, so none is loaded.
+    worker = Worker(settings, store, files, Models(settings), WebhookSender(""))
+    worker._housekeeping()
+    assert store.get(old.id) is None and not files.folder(old.id).exists()
+    assert store.get(recent.id) is not None and files.folder(recent.id).exists()
