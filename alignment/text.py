@@ -166,14 +166,15 @@ def _with_symbols(
     markup: list[tuple[int, int]],
 ) -> list[tuple[int, int]]:
     """Free-standing symbols ("—", "&", "…") join the word before them, or the word after when
-    they open a line, so that captions show them and never start a line with one."""
+    they open a line, so that captions show them and never start a line with one; a symbol
+    that markup or a line break parts from both neighbours is left out, as before."""
     spans = list(words)
     starts = [start for start, _ in words]
     for start, end in symbols:
         after = bisect.bisect_left(starts, start)  # index of the first word after the symbol
         if after > 0 and _joinable(text, markup, spans[after - 1][1], start):
             spans[after - 1] = (spans[after - 1][0], end)
-        elif after < len(spans):
+        elif after < len(spans) and _joinable(text, markup, end, spans[after][0]):
             spans[after] = (start, spans[after][1])
     return spans
 

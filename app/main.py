@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from alignment.types import AlignmentResult
@@ -17,7 +18,7 @@ from app.errors import error_body, install_handlers
 from app.files import JobFiles
 from app.jobs import JobStore
 from app.metrics import Metrics
-from app.routes import alignments, gentle, health
+from app.routes import alignments, gentle, health, pages
 from app.service import Service
 from app.settings import Settings
 from app.webhooks import WebhookSender
@@ -118,4 +119,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alignments.router)
     app.include_router(gentle.router)
     app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app

@@ -106,6 +106,8 @@ def test_spoken_parentheticals_and_clock_times_stay_speech() -> None:
 
 def test_punctuation_only_tokens_join_a_neighbouring_word() -> None:
     assert [t.text for t in tokenize("yes — no - maybe ...")] == ["yes —", "no -", "maybe ..."]
+    # A symbol that markup parts from both neighbours is left out (found by hypothesis).
+    assert [t.text for t in tokenize(":[]0")] == ["[]", "0"]
     tokens = tokenize("— and\n& so [Music] … on")
     assert [t.text for t in tokens if t.kind == "speech"] == ["— and", "& so", "… on"]
 

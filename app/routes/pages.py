@@ -1,0 +1,32 @@
+"""The web page (static files, no build step) and what it needs to know about the service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from app.service import ServiceDep
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+router = APIRouter(tags=["page"])
+
+
+@router.get("/", include_in_schema=False)
+def index() -> FileResponse:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/info", summary="Models offered, limits, and whether API keys are needed")
+def info(service: ServiceDep) -> dict[str, object]:
+    settings = service.settings
+    return {
+        "model": settings.model,
+        "models": settings.models,
+        "api_keys_required": bool(settings.api_keys),
+        "max_upload_bytes": settings.max_upload_bytes,
+        "max_audio_s": settings.max_audio_s,
+        "max_transcript_bytes": settings.max_transcript_bytes,
+    }
