@@ -32,10 +32,12 @@ PORT ?= 8000
 run: install
 	$(BIN)/podalign serve --host $(HOST) --port $(PORT)
 
-lint: install-dev
+lint: install-dev test-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
+	docker-compose -f docker-compose.yml config -q
 
 typecheck: install-dev
 	$(BIN)/mypy

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import shutil
@@ -12,6 +13,7 @@ from typing import Any
 
 import ctranslate2
 from faster_whisper import WhisperModel
+from faster_whisper.utils import download_model
 
 from alignment.errors import DeviceUnavailableError, InvalidOptionError, ModelUnavailableError
 
@@ -71,6 +73,23 @@ def resolve_model_path(name: str, cache_dir: Path | None = None) -> str:
     return name
 
 
+def fetch_model(name: str, cache_dir: Path | None = None) -> Path:
+    """Make `name` available offline: bundled models are unpacked, others downloaded into
+    `cache_dir/hub` (where `load_model` with the same cache_dir looks). Its folder."""
+    cache = cache_dir or default_cache_dir()
+    path = resolve_model_path(name, cache)
+    if path != name:
+        return Path(path)
+    try:
+        return Path(download_model(name, cache_dir=str(cache / "hub")))
+    except Exception as exc:  # hub, network and name errors all mean: not available
+        raise ModelUnavailableError(
+            f"The model {name!r} could not be downloaded ({type(exc).__name__}: "
+            f"{str(exc)[:200]}). Check the name (tiny.en, base, small, large-v3, …) and the "
+            "network, or mount a local CTranslate2 model folder."
+        ) from exc
+
+
 def _package_dir(package: str) -> Path:
     spec = importlib_util.find_spec(package)
     if spec is None or spec.origin is None:
@@ -113,6 +132,22 @@ def assemble_base_model(cache_dir: Path) -> Path:
     return target
 
 
+#: The shared libraries CTranslate2's CUDA build opens (CUDA 12, cuDNN 9).
+CUDA_LIBRARIES = ("libcublas.so.12", "libcudnn.so.9")
+
+
+def missing_cuda_libraries() -> list[str]:
+    """The CUDA libraries that cannot be loaded here. Checked before using the GPU, because
+    CTranslate2 aborts the whole process when one is missing at the first encode."""
+    missing = []
+    for name in CUDA_LIBRARIES:
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            missing.append(name)
+    return missing
+
+
 def choose_device(device: str) -> str:
     if device not in ("auto", "cpu", "cuda"):
         raise InvalidOptionError(f"device must be auto, cpu or cuda, not {device!r}.")
@@ -122,8 +157,19 @@ def choose_device(device: str) -> str:
             "device=cuda was asked for but no usable CUDA GPU was found (check the NVIDIA "
             "driver, CUDA 12 and cuDNN 9 libraries), or use device=cpu."
         )
+    missing = missing_cuda_libraries() if has_cuda and device != "cpu" else []
+    if device == "cuda" and missing:
+        raise DeviceUnavailableError(
+            f"A CUDA GPU is present but {', '.join(missing)} cannot be loaded: install the "
+            "CUDA 12 cuBLAS and cuDNN 9 runtime libraries (the podalign GPU image has them), "
+            "or use device=cpu."
+        )
     if device == "auto":
-        return "cuda" if has_cuda else "cpu"
+        if has_cuda and missing:
+            logger.warning(
+                "a CUDA GPU is present but %s cannot be loaded; using the CPU", ", ".join(missing)
+            )
+        return "cuda" if has_cuda and not missing else "cpu"
     return device
 
 
@@ -157,6 +203,8 @@ def load_model(
     chosen_type = choose_compute_type(compute_type, chosen_device)
     path = resolve_model_path(name, cache_dir)
     kwargs: dict[str, Any] = {"device": chosen_device, "compute_type": chosen_type}
+    if cache_dir is not None and path == name:  # a model to download: keep it in the cache too
+        kwargs["download_root"] = str(cache_dir / "hub")
     if cpu_threads:
         kwargs["cpu_threads"] = cpu_threads
     try:

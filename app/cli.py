@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import ClassVar, TextIO
 
@@ -13,6 +16,7 @@ from alignment import Aligner, AlignmentError, AlignmentOptions
 from alignment.captions import FORMATS, CaptionOptions, caption_document, cues_for, render
 from alignment.text import decode_transcript
 from alignment.types import AlignmentResult
+from alignment.weights import fetch_model
 
 EXIT_ALIGNMENT_ERROR = 2
 EXIT_USAGE = 64
@@ -87,8 +91,39 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the HTTP service with its worker. Settings come from PODALIGN_* "
         "environment variables (see the README).",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("PODALIGN_HOST", "127.0.0.1"),
+        help="address to listen on (default: PODALIGN_HOST, else 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PODALIGN_PORT", "8000")),
+        help="port (default: PODALIGN_PORT, else 8000)",
+    )
+    fetch = commands.add_parser(
+        "download-model",
+        help="make a model available offline (e.g. while building an image)",
+        description="Download a faster-whisper model (or unpack a bundled one) into the model "
+        "cache, so that the service starts without the network.",
+    )
+    fetch.add_argument("model", help="tiny.en, base, small, large-v3, …")
+    fetch.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="model cache (default: PODALIGN_MODEL_CACHE_DIR, else the user's cache folder)",
+    )
+    check = commands.add_parser(
+        "healthcheck",
+        help="exit 0 when the local service answers /healthz (for container health checks)",
+    )
+    check.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{os.environ.get('PODALIGN_PORT', '8000')}/healthz",
+        help="default: /healthz on PODALIGN_PORT (8000) of this machine",
+    )
     cmd.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
     return parser
 
@@ -143,7 +178,34 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "serve":
         return _serve(args)
+    if args.command == "download-model":
+        return _download_model(args)
+    if args.command == "healthcheck":
+        return _healthcheck(args.url)
     return _align(args)
+
+
+def _download_model(args: argparse.Namespace) -> int:
+    cache = args.cache_dir or (
+        Path(os.environ["PODALIGN_MODEL_CACHE_DIR"])
+        if os.environ.get("PODALIGN_MODEL_CACHE_DIR")
+        else None
+    )
+    try:
+        folder = fetch_model(args.model, cache)
+    except AlignmentError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_ALIGNMENT_ERROR
+    print(f"{args.model}: {folder}")
+    return 0
+
+
+def _healthcheck(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return 0 if response.status == 200 else 1
+    except (urllib.error.URLError, OSError):
+        return 1
 
 
 def _serve(args: argparse.Namespace) -> int:

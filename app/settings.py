@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     #: The default model; `models` are the ones a client may ask for (default: just this one).
     model: str = "tiny.en"
     models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Where downloaded and unpacked models live (default: the user's cache folder).
+    model_cache_dir: Path | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = "auto"
     max_upload_bytes: int = 2 * 1024**3

@@ -43,6 +43,9 @@ class Models:
                     model=name,
                     device=self._settings.device,
                     compute_type=self._settings.compute_type,
+                    model_cache_dir=str(self._settings.model_cache_dir)
+                    if self._settings.model_cache_dir
+                    else None,
                 )
                 aligner = Aligner(options)
                 _ = aligner.model

