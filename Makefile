@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-dev test-tools run test lint typecheck bench clean
+.PHONY: install install-dev test-tools run test lint typecheck bench bench-gpu clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ bench: install-dev
 	$(BIN)/pip install --quiet 'torch==2.13.0'
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.run
+
+# On a CUDA host: real-time factor and GPU memory for tiny.en, base and large-v3 (downloaded).
+bench-gpu: install-dev
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.gpu
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bench/out

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     model_cache_dir: Path | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = "auto"
+    #: Windows encoded per call on a GPU (0: the engine's default, 8); `make bench-gpu` measures.
+    batch_size: int = 0
     max_upload_bytes: int = 2 * 1024**3
     max_audio_s: float = 6 * 3600.0
     max_transcript_bytes: int = 5 * 1024**2

@@ -19,7 +19,13 @@ def _podalign(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float]:
     from alignment import Aligner, AlignmentOptions
 
     aligner = Aligner(
-        AlignmentOptions(model=args.model, device=args.device, cpu_threads=args.threads)
+        AlignmentOptions(
+            model=args.model,
+            device=args.device,
+            cpu_threads=args.threads,
+            compute_type=args.compute_type,
+            batch_size=args.batch_size,
+        )
     )
     _ = aligner.model
     started = time.perf_counter()
@@ -85,6 +91,8 @@ def main() -> None:
     parser.add_argument("--language", default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--compute-type", default="auto")
+    parser.add_argument("--batch-size", type=int, default=0, help="0: the engine's default")
     args = parser.parse_args()
     run = _podalign if args.engine == "podalign" else _stable_ts
     words, elapsed = run(args)

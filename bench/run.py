@@ -46,7 +46,7 @@ def _cases(folders: list[Path], with_longform: bool, out: Path) -> list[Path]:
     return cases
 
 
-def _audio(case: Path) -> Path:
+def audio_of(case: Path) -> Path:
     return next(p for p in case.iterdir() if p.stem == "audio")
 
 
@@ -61,7 +61,7 @@ def _run_one(engine: str, model: str, case: Path, preds: Path, threads: int) -> 
         "--model",
         model,
         "--audio",
-        str(_audio(case)),
+        str(audio_of(case)),
         "--text",
         str(case / "text.txt"),
         "--out",
@@ -77,11 +77,11 @@ def _run_one(engine: str, model: str, case: Path, preds: Path, threads: int) -> 
     wall = time.perf_counter() - started
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     failed = None if status == 0 else (stderr.strip().splitlines() or ["failed"])[-1]
-    score = _score(case, pred) if failed is None else {}
+    score = score_case(case, pred) if failed is None else {}
     return Run(engine, model, case, score, wall, usage.ru_maxrss / 1024, failed)
 
 
-def _score(case: Path, pred: Path) -> dict[str, Any]:
+def score_case(case: Path, pred: Path) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, str(SHARED_BENCH / "score.py"), str(case), str(pred)],
         capture_output=True,
