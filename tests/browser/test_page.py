@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, run_tool
 from tests.service import Server
 
 SAMPLE = SAMPLES / "short_clean"
@@ -149,13 +149,75 @@ def test_missing_words_are_marked_and_gaps_summarised(
     text = tmp_path / "with-header.txt"
     header = "Show notes for episode twelve, recorded in the harbour studio on Tuesday."
     text.write_text(header + "\n\n" + (SAMPLE / "text.txt").read_text())
+    audio = tmp_path / "with-intro.wav"  # eight seconds of a chord before the speech
+    run_tool(
+        "ffmpeg",
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "aevalsrc=0.2*sin(2*PI*220*t)+0.2*sin(2*PI*330*t):s=16000:d=8",
+        "-i",
+        str(SAMPLE / "audio.wav"),
+        "-filter_complex",
+        "[0:a][1:a]concat=n=2:v=0:a=1",
+        "-ac",
+        "1",
+        str(audio),
+    )
     page.goto(server.url)
-    page.set_input_files("#audio-input", str(SAMPLE / "audio.wav"))
+    page.set_input_files("#audio-input", str(audio))
     page.set_input_files("#text-file", str(text))
     page.get_by_role("button", name="Align").click()
     expect(page.locator("#result-panel")).to_be_visible(timeout=120_000)
     expect(page.locator(".w.missing").first).to_have_text("Show")
     expect(page.locator("#gaps")).to_contain_text("at the start (a header?)")
+    expect(page.locator("#gaps")).to_contain_text("no words 0:00–0:08")
+
+
+def test_nothing_is_fetched_from_elsewhere_and_space_plays(page: Page, server: Server) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    _align(page, server)
+    assert requested and all(url.startswith((server.url, "blob:")) for url in requested)
+    page.locator("#transcript").focus()
+    page.keyboard.press("Space")
+    page.wait_for_function("!document.getElementById('player').paused")
+    page.keyboard.press("Space")
+    page.wait_for_function("document.getElementById('player').paused")
+
+
+def test_a_long_transcript_touches_only_the_changed_words(page: Page, server: Server) -> None:
+    """10,000 words (about an hour): each update changes the classes of at most two words."""
+    page.goto(server.url)
+    changed = page.evaluate(
+        """() => {
+            const words = [];
+            for (let i = 0; i < 10000; i++) {
+                words.push({text: `word${i}`, status: 'aligned', score: 0.9,
+                            start: i * 0.36, end: i * 0.36 + 0.3});
+            }
+            renderTranscript(words);
+            const player = document.getElementById('player');
+            const touched = [];
+            const observer = new MutationObserver(() => {});
+            observer.observe(document.getElementById('transcript'),
+                             {attributes: true, subtree: true});
+            const marked = [];
+            for (const t of [10.0, 10.1, 1800.0, 3599.0, 5.0]) {
+                Object.defineProperty(player, 'currentTime', {value: t, configurable: true});
+                update();
+                marked.push(document.querySelector('.w.now').textContent);
+                touched.push(new Set(observer.takeRecords().map((r) => r.target)).size);
+            }
+            observer.disconnect();
+            return {marked, touched, total: document.querySelectorAll('.w').length};
+        }"""
+    )
+    assert changed["total"] == 10000
+    assert changed["marked"] == ["word27", "word28", "word5000", "word9997", "word13"]
+    assert changed["touched"] == [1, 2, 2, 2, 2]  # the first update only marks one word
 
 
 def test_narrow_screens_and_labels(page: Page, server: Server) -> None:

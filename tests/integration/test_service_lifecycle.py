@@ -73,13 +73,14 @@ def test_a_killed_server_finishes_its_jobs_after_a_restart(
         server.stop()
 
 
-def test_limits_and_api_keys(tmp_path: Path) -> None:
+def test_limits_api_keys_and_cors(tmp_path: Path) -> None:
     server = Server(
         tmp_path / "data",
         PODALIGN_API_KEYS="key-one, key-two",
         PODALIGN_MAX_UPLOAD_BYTES="1000000",
         PODALIGN_MAX_TRANSCRIPT_BYTES="100",
         PODALIGN_MAX_AUDIO_S="20",
+        PODALIGN_CORS_ORIGINS="https://cms.example",
     ).start()
     short = tmp_path / "short.wav"
     run_tool(
@@ -102,6 +103,17 @@ def test_limits_and_api_keys(tmp_path: Path) -> None:
             assert anonymous.get("/v1/alignments").json()["error"]["code"] == "unauthorized"
             assert anonymous.get("/healthz").status_code == 200
             assert anonymous.get("/readyz").status_code == 200
+            preflight = anonymous.options(
+                "/v1/alignments",
+                headers={
+                    "Origin": "https://cms.example",
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "authorization",
+                },
+            )
+            assert preflight.headers["access-control-allow-origin"] == "https://cms.example"
+            other = anonymous.get("/healthz", headers={"Origin": "https://elsewhere.example"})
+            assert "access-control-allow-origin" not in other.headers
         with server.client(Authorization="Bearer wrong") as stranger:
             assert stranger.get("/v1/alignments").status_code == 403
         with server.client(Authorization="Bearer key-two") as client:
