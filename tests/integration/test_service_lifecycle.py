@@ -17,6 +17,7 @@ from typing import ClassVar
 import pytest
 
 from tests.conftest import SAMPLES, run_tool
+from tests.postgres import postgres
 from tests.service import Server, wait_for
 
 SAMPLE = SAMPLES / "short_clean"
@@ -209,3 +210,21 @@ def test_schemathesis_finds_no_server_errors(tmp_path: Path) -> None:
         server.stop()
     assert done.returncode == 0, done.stdout[-4000:]
     assert "passed" in done.stdout
+
+
+def test_postgresql_by_setting(tmp_path: Path) -> None:
+    with postgres() as url:
+        server = Server(tmp_path / "data", PODALIGN_DATABASE_URL=url).start()
+        try:
+            with server.client() as client:
+                job = client.post("/v1/alignments", files=_files(), params={"wait": 60}).json()
+                assert job["status"] == "succeeded" and job["words"]["aligned"] == 87
+            server.stop()
+            server.start()
+            with server.client() as client:
+                listed = client.get("/v1/alignments").json()
+                assert [j["id"] for j in listed["items"]] == [job["id"]]
+                assert client.get(f"/v1/alignments/{job['id']}/captions.vtt").status_code == 200
+        finally:
+            server.stop()
+        assert not (tmp_path / "data" / "podalign.db").exists()  # the rows live in PostgreSQL
