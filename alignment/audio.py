@@ -22,29 +22,27 @@ Levels = npt.NDArray[np.float32]
 
 def load_audio(source: str | Path | BinaryIO) -> Samples:
     """Decode the first audio stream of `source` to 16 kHz mono float32."""
-    try:
-        container = av.open(source if not isinstance(source, Path) else str(source), mode="r")
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise AudioDecodeError(
-            f"The file could not be read as audio ({_reason(exc)}). Send MP3, M4A/AAC, WAV, "
-            "FLAC, OGG/Opus, or a video file with an audio track."
-        ) from exc
+    container = _open(source)
     try:
         return _decode_first_audio_stream(container)
     finally:
         container.close()
 
 
+def _open(source: str | Path | BinaryIO) -> av.container.InputContainer:
+    try:
+        return av.open(source if not isinstance(source, Path) else str(source), mode="r")
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise AudioDecodeError(
+            f"The file could not be read as audio ({_reason(exc)}). Send MP3, M4A/AAC, WAV, "
+            "FLAC, OGG/Opus, or a video file with an audio track."
+        ) from exc
+
+
 def probe_audio(source: str | Path) -> float:
     """Check that `source` holds decodable audio without decoding all of it; its duration in
     seconds (estimated from the container, or from the first packets' timing when absent)."""
-    try:
-        container = av.open(str(source), mode="r")
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise AudioDecodeError(
-            f"The file is not audio we can read ({_reason(exc)}). Send MP3, M4A/AAC, WAV, "
-            "FLAC, OGG/Opus, or a video file with an audio track."
-        ) from exc
+    container = _open(source)
     try:
         if not container.streams.audio:
             raise NoAudioStreamError(

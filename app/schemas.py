@@ -15,7 +15,7 @@ Status = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 class ErrorInfo(BaseModel):
     code: str = Field(examples=["audio_decode_failed"])
-    message: str = Field(examples=["The file is not audio we can read. Send MP3, M4A, ..."])
+    message: str = Field(examples=["The file could not be read as audio (Invalid data found when processing input). Send MP3, M4A/AAC, WAV, ..."])
 
 
 class ErrorBody(BaseModel):

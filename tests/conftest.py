@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from alignment import Aligner, AlignmentOptions
+from tests.service import Server
 
 SAMPLES = Path(__file__).resolve().parent.parent / "audio_samples"
 
@@ -84,3 +85,11 @@ def static_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     yield f"http://127.0.0.1:{server.server_address[1]}", tmp_path
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real podalign service with the default settings, one per test module."""
+    running = Server(tmp_path_factory.mktemp("service") / "data").start()
+    yield running
+    running.stop()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alignment.text import tokenize
-from alignment.types import Word
+from alignment.text import TextToken, tokenize
+from alignment.types import Word, WordStatus
 
 TRANSCRIPT = """Episode 12 show notes
 [Music]
@@ -17,6 +17,14 @@ _UNSPOKEN = {"Episode", "12", "show", "notes"}
 _MISSED = {"honest."}
 
 
+def _word(
+    index: int, token: TextToken, span: tuple[float, float] | None, status: WordStatus
+) -> Word:
+    start, end = (round(span[0], 3), round(span[1], 3)) if span else (None, None)
+    score = 0.9 if span else 0.0
+    return Word(index, token.text, token.char_start, token.char_end, start, end, score, status)
+
+
 def episode() -> tuple[str, list[Word]]:
     """The transcript and hand-timed words: a header not in the audio, music and laughter
     markup, two speakers, symbols and characters that need escaping, one word the model missed."""
@@ -24,48 +32,13 @@ def episode() -> tuple[str, list[Word]]:
     at_s = 10.0
     for index, token in enumerate(tokenize(TRANSCRIPT)):
         if token.kind == "markup":
-            words.append(
-                Word(
-                    index,
-                    token.text,
-                    token.char_start,
-                    token.char_end,
-                    None,
-                    None,
-                    0.0,
-                    "non_speech",
-                )
-            )
-            continue
-        if token.text in _UNSPOKEN or token.text in _MISSED:
-            words.append(
-                Word(
-                    index,
-                    token.text,
-                    token.char_start,
-                    token.char_end,
-                    None,
-                    None,
-                    0.0,
-                    "not_found",
-                )
-            )
+            words.append(_word(index, token, None, "non_speech"))
+        elif token.text in _UNSPOKEN or token.text in _MISSED:
+            words.append(_word(index, token, None, "not_found"))
             at_s += 0.4 if token.text in _MISSED else 0.0
-            continue
-        length_s = 0.12 + 0.045 * len(token.text)
-        words.append(
-            Word(
-                index,
-                token.text,
-                token.char_start,
-                token.char_end,
-                round(at_s, 3),
-                round(at_s + length_s, 3),
-                0.9,
-                "aligned",
-            )
-        )
-        at_s += length_s + (0.6 if token.text.endswith((".", "?")) else 0.05)
-        if token.text == "Anna.":
-            at_s += 1.5
+        else:
+            length_s = 0.12 + 0.045 * len(token.text)
+            words.append(_word(index, token, (at_s, at_s + length_s), "aligned"))
+            at_s += length_s + (0.6 if token.text.endswith((".", "?")) else 0.05)
+            at_s += 1.5 if token.text == "Anna." else 0.0
     return TRANSCRIPT, words

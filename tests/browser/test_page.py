@@ -17,13 +17,6 @@ SAMPLE = SAMPLES / "short_clean"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = Server(tmp_path_factory.mktemp("page") / "data").start()
-    yield running
-    running.stop()
-
-
 @pytest.fixture
 def page(chromium: Browser) -> Iterator[Page]:
     context = chromium.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
@@ -140,7 +133,7 @@ def test_recent_list_reopens_and_failures_are_explained(
     page.set_input_files("#audio-input", str(not_audio))
     page.fill("#text-input", "hello there")
     page.get_by_role("button", name="Align").click()
-    expect(page.locator("#error")).to_contain_text("not audio we can read")
+    expect(page.locator("#error")).to_contain_text("could not be read as audio")
 
 
 def test_missing_words_are_marked_and_gaps_summarised(

@@ -14,13 +14,7 @@ from tests.conftest import SAMPLES, run_tool
 from tests.service import Server, wait_for
 
 SAMPLE = SAMPLES / "short_clean"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = Server(tmp_path_factory.mktemp("service") / "data").start()
-    yield running
-    running.stop()
+LAVFI = ("-v", "error", "-f", "lavfi", "-i")  # ffmpeg's generated sources
 
 
 @pytest.fixture
@@ -152,20 +146,7 @@ def test_bad_input_gets_clear_errors(client: httpx.Client, tmp_path: Path) -> No
     not_audio.write_text("this is not audio\n" * 100)
     assert _error(submit(client, audio=not_audio)) == (415, "audio_decode_failed")
     video = tmp_path / "video.mp4"
-    run_tool(
-        "ffmpeg",
-        "-v",
-        "error",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=64x64:rate=5",
-        "-t",
-        "1",
-        "-pix_fmt",
-        "yuv420p",
-        str(video),
-    )
+    run_tool("ffmpeg", *LAVFI, "testsrc=size=64x64:rate=5", "-t", "1", str(video))
     assert _error(submit(client, audio=video)) == (415, "no_audio_stream")
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
@@ -191,18 +172,7 @@ def test_bad_input_gets_clear_errors(client: httpx.Client, tmp_path: Path) -> No
 
 def test_a_failed_job_says_why_and_has_no_result(client: httpx.Client, tmp_path: Path) -> None:
     silence = tmp_path / "silence.wav"
-    run_tool(
-        "ffmpeg",
-        "-v",
-        "error",
-        "-f",
-        "lavfi",
-        "-i",
-        "anullsrc=r=16000:cl=mono",
-        "-t",
-        "3",
-        str(silence),
-    )
+    run_tool("ffmpeg", *LAVFI, "anullsrc=r=16000:cl=mono", "-t", "3", str(silence))
     job = submit(client, audio=silence, wait="60").json()
     assert job["status"] == "failed" and job["error"]["code"] == "no_speech"
     assert _error(client.get(f"/v1/alignments/{job['id']}/words")) == (409, "not_ready")
