@@ -15,7 +15,12 @@ Status = Literal["queued", "running", "succeeded", "failed", "canceled"]
 
 class ErrorInfo(BaseModel):
     code: str = Field(examples=["audio_decode_failed"])
-    message: str = Field(examples=["The file could not be read as audio (Invalid data found when processing input). Send MP3, M4A/AAC, WAV, ..."])
+    message: str = Field(
+        examples=[
+            "The file could not be read as audio (Invalid data found when processing "
+            "input). Send MP3, M4A/AAC, WAV, FLAC, OGG/Opus, or a video file with an audio track."
+        ]
+    )
 
 
 class ErrorBody(BaseModel):

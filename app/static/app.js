@@ -23,10 +23,13 @@ const state = {
 
 async function api(path, options = {}) {
   const headers = new Headers(options.headers || {});
-  if (state.key) headers.set("Authorization", `Bearer ${state.key}`);
+  const key = state.key;
+  if (key) headers.set("Authorization", `Bearer ${key}`);
   const response = await fetch(path, { ...options, headers });
   if (response.status === 401 || response.status === 403) {
-    askForKey(response.status === 403 ? "That key was not accepted." : "");
+    // Ask only if the key this request carried is still the one in use: an answer to a
+    // request sent before the person typed their key must not ask again.
+    if (key === state.key) askForKey(response.status === 403 ? "That key was not accepted." : "");
     throw new Error("An API key is needed.");
   }
   return response;
@@ -368,7 +371,7 @@ async function loadRecent() {
     const open = document.createElement("button");
     open.type = "button";
     open.textContent = job.audio_filename || job.id;
-    open.addEventListener("click", () => { history.replaceState(null, "", `#${job.id}`); follow(job.id); });
+    open.addEventListener("click", () => { history.replaceState(null, "", `#${job.id}`); reopen(job.id); });
     const status = document.createElement("span");
     status.className = `status-${job.status}`;
     status.textContent = ` — ${job.status}, ${new Date(job.created_at).toLocaleString()}`;
@@ -426,9 +429,14 @@ function start() {
     if (start !== undefined) seek(Number(start));
   });
   document.addEventListener("keydown", onKey);
-  loadModels();
+  loadModels().catch((error) => showError(`The service did not answer: ${error.message}`));
   loadRecent();
-  if (location.hash.length > 1) follow(location.hash.slice(1));
+  if (location.hash.length > 1) reopen(location.hash.slice(1));
+}
+
+function reopen(id) {
+  showError("");
+  follow(id).catch((error) => showError(error.message));
 }
 
 start();
