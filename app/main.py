@@ -45,7 +45,6 @@ def build_service(settings: Settings) -> Service:
     files = JobFiles(settings.jobs_dir)
     files.sweep_incoming()
     metrics = Metrics(store.counts_by_status)
-    models = Models(settings)
     webhooks = WebhookSender(settings.webhook_secret)
 
     def finished(job: Job, result: AlignmentResult | None, elapsed_s: float) -> None:
@@ -54,11 +53,12 @@ def build_service(settings: Settings) -> Service:
         if result is not None:
             metrics.audio_seconds.inc(result.duration_s)
 
+    # Each worker has its own copy of the model, so that N workers align N jobs at once.
     workers = [
-        Worker(settings, store, files, models, webhooks, finished, name=f"worker-{i + 1}")
+        Worker(settings, store, files, Models(settings), webhooks, finished, name=f"worker-{i + 1}")
         for i in range(max(1, settings.workers))
     ]
-    return Service(settings, store, files, models, webhooks, metrics, workers)
+    return Service(settings, store, files, workers[0].models, webhooks, metrics, workers)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -69,7 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service = await run_in_threadpool(build_service, settings)
         app.state.service = service
         logger.info("loading model %s", settings.model)
-        aligner = await run_in_threadpool(service.models.get, settings.model)
+        for worker in service.workers:
+            aligner = await run_in_threadpool(worker.models.get, settings.model)
         logger.info(
             "model %s ready on %s (%s)",
             settings.model,

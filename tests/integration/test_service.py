@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -177,3 +179,24 @@ def test_a_failed_job_says_why_and_has_no_result(client: httpx.Client, tmp_path:
     assert job["status"] == "failed" and job["error"]["code"] == "no_speech"
     assert _error(client.get(f"/v1/alignments/{job['id']}/words")) == (409, "not_ready")
     assert client.get("/healthz").status_code == 200  # the worker lives on
+
+
+def test_an_aborted_upload_leaves_nothing_behind(server: Server, client: httpx.Client) -> None:
+    before = client.get("/v1/alignments").json()["total"]
+    boundary = "podalign-test-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\n'
+        "Content-Type: audio/wav\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port)) as connection:
+        connection.sendall(
+            b"POST /v1/alignments HTTP/1.1\r\nHost: test\r\n"
+            + f"Content-Type: multipart/form-data; boundary={boundary}\r\n".encode()
+            + b"Content-Length: 5000000\r\n\r\n"
+            + head
+            + (SAMPLE / "audio.wav").read_bytes()[:300_000]
+        )
+    time.sleep(1.0)  # the server notices the closed connection
+    assert client.get("/v1/alignments").json()["total"] == before
+    assert not list((server.data_dir / "jobs").glob(".incoming-*"))
+    assert client.get("/healthz").status_code == 200

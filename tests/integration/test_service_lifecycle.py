@@ -74,6 +74,29 @@ def test_a_killed_server_finishes_its_jobs_after_a_restart(
         server.stop()
 
 
+def test_two_workers_align_two_jobs_at_once(
+    tmp_path: Path, long_episode: tuple[Path, Path]
+) -> None:
+    server = Server(tmp_path / "data", PODALIGN_WORKERS="2").start()
+    try:
+        with server.client() as client:
+            ids = [
+                client.post("/v1/alignments", files=_files(*long_episode)).json()["id"]
+                for _ in range(2)
+            ]
+            both_running = False
+            deadline = time.monotonic() + 120
+            while not both_running and time.monotonic() < deadline:
+                statuses = [client.get(f"/v1/alignments/{i}").json()["status"] for i in ids]
+                both_running = statuses == ["running", "running"]
+                time.sleep(0.2)
+            assert both_running, statuses
+            assert [wait_for(client, i)["status"] for i in ids] == ["succeeded"] * 2
+            assert client.get("/readyz").json()["workers"] == 2
+    finally:
+        server.stop()
+
+
 def test_limits_api_keys_and_cors(tmp_path: Path) -> None:
     server = Server(
         tmp_path / "data",
