@@ -46,6 +46,23 @@ class Job(Base):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class WebhookDelivery(Base):
+    """One callback to send; kept until delivered or given up, so restarts do not lose it."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(32), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float, index=True)
+    delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gave_up_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 def connect(url: str) -> Engine:
     """An engine; SQLite gets WAL (readers never wait for the worker) and a busy timeout."""
     if url.startswith("sqlite:///"):

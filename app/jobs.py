@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import Job
+from app.db import Job, WebhookDelivery
 
 FINISHED = ("succeeded", "failed", "canceled")
 
@@ -148,7 +149,9 @@ class JobStore:
             return old
 
     def delete(self, job_id: str) -> None:
+        """The job and its webhook records."""
         with self._sessions.begin() as session:
+            session.execute(sql_delete(WebhookDelivery).where(WebhookDelivery.job_id == job_id))
             job = session.get(Job, job_id)
             if job is not None:
                 session.delete(job)

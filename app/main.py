@@ -45,7 +45,7 @@ def build_service(settings: Settings) -> Service:
     files = JobFiles(settings.jobs_dir)
     files.sweep_incoming()
     metrics = Metrics(store.counts_by_status)
-    webhooks = WebhookSender(settings.webhook_secret)
+    webhooks = WebhookSender(engine, settings.webhook_secret)
 
     def finished(job: Job, result: AlignmentResult | None, elapsed_s: float) -> None:
         metrics.finished.labels(job.status).inc()

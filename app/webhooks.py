@@ -1,4 +1,5 @@
-"""Job-finished callbacks: signed POSTs, sent and retried on their own thread."""
+"""Job-finished callbacks: stored in the database, then sent, signed, by their own thread and
+retried with backoff, so neither the worker nor a restart can hold up or drop one."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import hashlib
 import hmac
 import json
 import logging
-import queue
 import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -24,23 +28,20 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-@dataclass(order=True)
-class _Delivery:
-    due: float
-    url: str = field(compare=False)
-    body: bytes = field(compare=False)
-    attempt: int = field(default=0, compare=False)
-
-
 class WebhookSender:
-    """Never blocks the worker: `send` only queues. Retries after 1, 4, 16, 64, 256 s."""
+    """`send` stores a delivery (one short insert); the thread posts due deliveries and
+    retries failures after 1, 4, 16, 64 and 256 s. Delivery is at least once: a receiver
+    should treat a repeated (id, event) as the same news."""
 
-    def __init__(self, secret: str, attempts: int = 6, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, engine: Engine, secret: str, attempts: int = 6, timeout_s: float = 10.0
+    ) -> None:
+        self._sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         self._secret = secret
         self._attempts = attempts
         self._timeout_s = timeout_s
-        self._queue: queue.PriorityQueue[_Delivery] = queue.PriorityQueue()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
 
     def start(self) -> None:
@@ -48,39 +49,95 @@ class WebhookSender:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=5)
 
-    def send(self, url: str, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode()
-        self._queue.put(_Delivery(time.monotonic(), url, body))
+    def send(self, job_id: str, url: str, payload: dict[str, Any]) -> None:
+        now = time.time()
+        delivery = WebhookDelivery(
+            job_id=job_id,
+            url=url,
+            body=json.dumps(payload, ensure_ascii=False),
+            created_at=now,
+            attempts=0,
+            next_attempt_at=now,
+        )
+        with self._sessions.begin() as session:
+            session.add(delivery)
+        self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                delivery = self._queue.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            wait = delivery.due - time.monotonic()
-            if wait > 0:
-                self._queue.put(delivery)
-                self._stop.wait(min(wait, 0.2))
-                continue
-            if not self._post(delivery) and delivery.attempt + 1 < self._attempts:
-                delivery.attempt += 1
-                delivery.due = time.monotonic() + 4 ** (delivery.attempt - 1)
-                self._queue.put(delivery)
+                due = self._due()
+            except Exception:
+                logger.exception("webhooks: could not read pending deliveries")
+                due = []
+            for delivery in due:
+                if self._stop.is_set():
+                    return
+                self._attempt(delivery)
+            if not due:
+                self._wake.wait(0.5)
+                self._wake.clear()
 
-    def _post(self, delivery: _Delivery) -> bool:
+    def _due(self) -> list[WebhookDelivery]:
+        with self._sessions() as session:
+            query = (
+                select(WebhookDelivery)
+                .where(
+                    WebhookDelivery.delivered_at.is_(None),
+                    WebhookDelivery.gave_up_at.is_(None),
+                    WebhookDelivery.next_attempt_at <= time.time(),
+                )
+                .order_by(WebhookDelivery.next_attempt_at)
+                .limit(20)
+            )
+            return list(session.scalars(query))
+
+    def _attempt(self, delivery: WebhookDelivery) -> None:
+        error = self._post(delivery.url, delivery.body.encode())
+        now = time.time()
+        with self._sessions.begin() as session:
+            row = session.get(WebhookDelivery, delivery.id)
+            if row is None:
+                return
+            row.attempts += 1
+            if error is None:
+                row.delivered_at = now
+                logger.info("job %s: webhook delivered to %s", row.job_id, row.url)
+                return
+            row.last_error = error
+            if row.attempts >= self._attempts:
+                row.gave_up_at = now
+                logger.error(
+                    "job %s: webhook to %s given up after %d attempts: %s",
+                    row.job_id,
+                    row.url,
+                    row.attempts,
+                    error,
+                )
+            else:
+                row.next_attempt_at = now + 4 ** (row.attempts - 1)
+                logger.warning(
+                    "job %s: webhook to %s failed (attempt %d): %s",
+                    row.job_id,
+                    row.url,
+                    row.attempts,
+                    error,
+                )
+
+    def _post(self, url: str, body: bytes) -> str | None:
+        """None when the receiver took it (2xx); otherwise what went wrong."""
         headers = {"Content-Type": "application/json", "User-Agent": "podalign-webhook"}
         if self._secret:
-            headers[SIGNATURE_HEADER] = sign(self._secret, delivery.body)
-        request = urllib.request.Request(delivery.url, delivery.body, headers, method="POST")
+            headers[SIGNATURE_HEADER] = sign(self._secret, body)
+        request = urllib.request.Request(url, body, headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
-                ok = bool(200 <= response.status < 300)
+                status = int(response.status)
+        except urllib.error.HTTPError as exc:
+            return f"HTTP {exc.code}"
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            logger.warning(
-                "webhook to %s failed (attempt %d): %s", delivery.url, delivery.attempt + 1, exc
-            )
-            return False
-        return ok
+            return str(getattr(exc, "reason", exc))[:500]
+        return None if 200 <= status < 300 else f"HTTP {status}"

@@ -173,7 +173,7 @@ class Worker:
         if self._on_finished is not None:
             self._on_finished(job, result, elapsed_s)
         if job.callback_url and job.status in ("succeeded", "failed"):
-            self.webhooks.send(job.callback_url, webhook_payload(job))
+            self.webhooks.send(job.id, job.callback_url, webhook_payload(job))
 
 
 def webhook_payload(job: Job) -> dict[str, Any]:

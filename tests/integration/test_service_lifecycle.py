@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ import pytest
 
 from tests.conftest import SAMPLES, run_tool
 from tests.postgres import postgres
-from tests.service import Server, wait_for
+from tests.service import Server, free_port, wait_for
 
 SAMPLE = SAMPLES / "short_clean"
 
@@ -204,6 +205,49 @@ def test_webhooks_are_signed_and_retried(
     payload = json.loads(body)
     assert payload["event"] == "alignment.succeeded" and payload["id"] == job["id"]
     assert payload["metadata"] == {"episode": "ep-7"} and payload["words"]["aligned"] == 87
+
+
+def test_a_pending_webhook_survives_a_restart(tmp_path: Path) -> None:
+    """The receiver is down when the job ends; it comes back after the service restarted."""
+    _Receiver.calls = []
+    port = free_port()
+    server = Server(tmp_path / "data").start()
+    database = tmp_path / "data" / "podalign.db"
+    try:
+        with server.client() as client:
+            job = client.post(
+                "/v1/alignments",
+                files=_files(),
+                data={"callback_url": f"http://127.0.0.1:{port}/hook"},
+                params={"wait": 60},
+            ).json()
+        assert job["status"] == "succeeded"
+        deadline = time.monotonic() + 30
+        while _attempts(database) < 1:
+            assert time.monotonic() < deadline, "no delivery was attempted"
+            time.sleep(0.2)
+        server.kill()
+    finally:
+        server.stop()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Receiver)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    _Receiver.calls = [({}, b"")]  # so that the receiver answers 204 from now on
+    try:
+        server.start()
+        deadline = time.monotonic() + 30
+        while len(_Receiver.calls) < 2:
+            assert time.monotonic() < deadline, "the pending webhook was not sent after restart"
+            time.sleep(0.2)
+    finally:
+        server.stop()
+        httpd.shutdown()
+    assert json.loads(_Receiver.calls[1][1])["id"] == job["id"]
+
+
+def _attempts(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        row = connection.execute("SELECT max(attempts) FROM webhook_deliveries").fetchone()
+    return int(row[0] or 0)
 
 
 def test_schemathesis_finds_no_server_errors(tmp_path: Path) -> None:

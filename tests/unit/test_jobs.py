@@ -103,7 +103,7 @@ def test_retention_deletes_old_finished_jobs_and_their_files(
             update(Job).where(Job.id == old.id).values(finished_at=time.time() - 2 * 86400)
         )
     # The worker's housekeeping; the model is not used here, so none is loaded.
-    worker = Worker(settings, store, files, Models(settings), WebhookSender(""))
+    worker = Worker(settings, store, files, Models(settings), WebhookSender(store.engine, ""))
     worker._housekeeping()
     assert store.get(old.id) is None and not files.folder(old.id).exists()
     assert store.get(recent.id) is not None and files.folder(recent.id).exists()
