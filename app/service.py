@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from alignment.types import Word
 from app.db import Job
 from app.errors import ApiError
 from app.files import JobFiles
-from app.jobs import JobStore
+from app.jobs import FINISHED, JobStore
 from app.metrics import Metrics
 from app.settings import Settings
 from app.webhooks import WebhookSender
@@ -53,6 +56,15 @@ class Service:
             )
         data: dict[str, Any] = json.loads(self.files.result(job.id).read_text(encoding="utf-8"))
         return data
+
+
+async def wait_until_finished(service: Service, job: Job, timeout_s: float) -> Job:
+    """Poll the job until it is finished or `timeout_s` passed, without holding a thread."""
+    deadline = time.monotonic() + timeout_s
+    while job.status not in FINISHED and time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        job = await run_in_threadpool(service.job, job.id)
+    return job
 
 
 def words_of(result: dict[str, Any]) -> list[Word]:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-import time
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from alignment.captions import FORMATS, CaptionOptions, render
 from app.errors import ApiError
 from app.jobs import FINISHED
 from app.routes.auth import Authorized
 from app.schemas import ErrorBody, JobOut, JobPage, Status, job_out
-from app.service import ServiceDep, words_of
+from app.service import ServiceDep, wait_until_finished, words_of
 from app.submissions import Submission, submit
 
 router = APIRouter(prefix="/v1/alignments", tags=["alignments"], dependencies=[Authorized])
@@ -42,7 +42,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
     summary="Submit audio and its transcript",
 )
-def create_alignment(
+async def create_alignment(
     service: ServiceDep,
     response: Response,
     audio: Annotated[UploadFile, File(description="the episode: MP3, M4A, WAV, FLAC, Opus, MP4…")],
@@ -68,15 +68,14 @@ def create_alignment(
         callback_url=callback_url,
         metadata=metadata,
     )
-    job = submit(service, form)
+    # Copying and probing the upload block, so they run on a worker thread; waiting for the
+    # result does not hold a thread.
+    job = await run_in_threadpool(submit, service, form)
     response.headers["Location"] = f"/v1/alignments/{job.id}"
-    deadline = time.monotonic() + min(wait, service.settings.max_wait_s)
-    while time.monotonic() < deadline and job.status not in FINISHED:
-        time.sleep(0.25)
-        job = service.job(job.id)
+    job = await wait_until_finished(service, job, min(wait, service.settings.max_wait_s))
     if job.status in FINISHED:
         response.status_code = 200
-    return job_out(job, service.store.queue_position(job))
+    return job_out(job, await run_in_threadpool(service.store.queue_position, job))
 
 
 @router.get("", response_model=JobPage, responses=_ERRORS, summary="List alignments")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from alignment.captions import gentle_document
-from app.jobs import FINISHED
 from app.routes.auth import Authorized
 from app.schemas import ErrorBody
-from app.service import Service, ServiceDep, words_of
+from app.service import Service, ServiceDep, wait_until_finished, words_of
 from app.submissions import Submission, submit
 
 router = APIRouter(tags=["gentle"], dependencies=[Authorized])
@@ -31,7 +30,7 @@ _WAIT_LIMIT_S = 6 * 3600.0
     },
     summary="Gentle-compatible alignment",
 )
-def transcriptions(
+async def transcriptions(
     service: ServiceDep,
     audio: Annotated[UploadFile, File()],
     transcript: Annotated[UploadFile | str | None, File()] = None,
@@ -50,14 +49,11 @@ def transcriptions(
         callback_url=None,
         metadata=None,
     )
-    job = submit(service, form)
+    job = await run_in_threadpool(submit, service, form)
     if async_:
         return RedirectResponse(f"/transcriptions/{job.id}", status_code=302)
-    deadline = time.monotonic() + _WAIT_LIMIT_S
-    while job.status not in FINISHED and time.monotonic() < deadline:
-        time.sleep(0.25)
-        job = service.job(job.id)
-    return JSONResponse(_gentle(service, job.id))
+    job = await wait_until_finished(service, job, _WAIT_LIMIT_S)
+    return JSONResponse(await run_in_threadpool(_gentle, service, job.id))
 
 
 @router.get("/transcriptions/{job_id}", summary="Gentle-compatible result or status")
