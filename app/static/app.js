@@ -6,7 +6,6 @@ const FORMATS = [
   ["vtt", "WebVTT"], ["srt", "SRT"], ["ttml", "TTML"], ["ass", "ASS"],
   ["textgrid", "TextGrid"], ["json", "JSON"], ["gentle", "Gentle JSON"],
 ];
-const LOW_SCORE = 0.1;  // below this the engine treats a token probability as suspect
 const BIG_GAP_S = 5;
 
 const state = {
@@ -160,7 +159,7 @@ async function openResult(job) {
   if (!wordsResponse.ok) return showError(await errorText(wordsResponse));
   const result = await wordsResponse.json();
   const cues = await cuesResponse.json();
-  renderTranscript(result.words);
+  renderTranscript(result.words, suspectBelow(result));
   renderSummary(result);
   state.cues = cues.cues.map((c) => ({ start: c.start, end: c.end, text: c.lines.join("\n") }));
   const player = $("player");
@@ -176,7 +175,15 @@ async function openResult(job) {
   update();
 }
 
-function renderTranscript(words) {
+function suspectBelow(result) {
+  // The engine's own threshold: English-only models are surer of themselves than multilingual
+  // ones, which spread probability over more spellings.
+  const chosen = result.options && result.options.min_word_probability;
+  if (typeof chosen === "number") return chosen;
+  return /\.en$/.test(result.model) ? 0.1 : 0.03;
+}
+
+function renderTranscript(words, lowScore = 0.1) {
   const box = $("transcript");
   box.textContent = "";
   state.words = [];
@@ -190,7 +197,7 @@ function renderTranscript(words) {
       span.classList.add("missing");
       span.title = "Not found in the audio";
     } else {
-      if (word.score < LOW_SCORE) {
+      if (word.score < lowScore) {
         span.classList.add("low");
         span.title = `Low confidence (${word.score.toFixed(2)})`;
       }

@@ -47,6 +47,8 @@ def test_align_play_follow_click_and_download(page: Page, server: Server, tmp_pa
     _align(page, server)
     words = [w for w in _words(server) if w["status"] == "aligned"]
     expect(page.locator("#summary")).to_contain_text(f"{len(words)} of {len(words)} words found")
+    unsure = [str(w["text"]) for w in words if float(w["score"]) < 0.1]  # tiny.en's threshold
+    assert page.locator(".w.low").all_text_contents() == unsure
 
     # Setting the player's time lights up the word spoken then, and the cue under the player.
     target = words[30]
