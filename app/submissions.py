@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from alignment import AlignmentError
@@ -35,21 +36,7 @@ class Submission:
 def submit(service: Service, form: Submission) -> Job:
     """Check everything, store the files under a new id, and queue the job; on any failure
     nothing is left behind."""
-    settings = service.settings
-    model = form.model or settings.model
-    if model not in settings.models:
-        raise ApiError(
-            422,
-            "invalid_option",
-            f"Model {model!r} is not offered here; choose one of {settings.models}.",
-        )
-    language = (form.language or "").strip().lower() or None
-    if language is not None and not is_known_language(language):
-        raise ApiError(
-            422,
-            "unsupported_language",
-            f"{language!r} is not a language Whisper knows; use an ISO 639-1 code.",
-        )
+    model, language = _model_and_language(service, form)
     callback = _callback(form.callback_url)
     metadata = _metadata(form.metadata)
     job_id = uuid.uuid4().hex
@@ -57,24 +44,10 @@ def submit(service: Service, form: Submission) -> Job:
     try:
         _store_transcript(service, form, folder / "transcript.txt")
         size = _store_audio(service, form.audio, folder / "audio")
-        duration = probe_audio(folder / "audio")
-        if duration > settings.max_audio_s:
-            raise ApiError(
-                413,
-                "audio_too_long",
-                f"The audio lasts {duration / 3600:.2f} h; the limit here is "
-                f"{settings.max_audio_s / 3600:.2f} h. Split the episode.",
-            )
+        duration = _checked_duration(service, folder / "audio")
         service.files.publish(job_id)
-        new = NewJob(
-            model,
-            language,
-            _display_name(form.audio_filename),
-            size,
-            duration or None,
-            callback,
-            metadata,
-        )
+        name = _display_name(form.audio_filename)
+        new = NewJob(model, language, name, size, duration or None, callback, metadata)
         return service.store.create(new, job_id)
     except AlignmentError as exc:
         service.files.discard(job_id)
@@ -84,7 +57,39 @@ def submit(service: Service, form: Submission) -> Job:
         raise
 
 
-def _store_transcript(service: Service, form: Submission, path: Any) -> None:
+def _model_and_language(service: Service, form: Submission) -> tuple[str, str | None]:
+    model = form.model or service.settings.model
+    if model not in service.settings.models:
+        raise ApiError(
+            422,
+            "invalid_option",
+            f"Model {model!r} is not offered here; choose one of {service.settings.models}.",
+        )
+    language = (form.language or "").strip().lower() or None
+    if language is not None and not is_known_language(language):
+        raise ApiError(
+            422,
+            "unsupported_language",
+            f"{language!r} is not a language Whisper knows; use an ISO 639-1 code.",
+        )
+    return model, language
+
+
+def _checked_duration(service: Service, audio: Path) -> float:
+    """Decodes the header and first packets (never trusting the name or content type)."""
+    duration = probe_audio(audio)
+    limit = service.settings.max_audio_s
+    if duration > limit:
+        raise ApiError(
+            413,
+            "audio_too_long",
+            f"The audio lasts {duration / 3600:.2f} h; the limit here is {limit / 3600:.2f} h. "
+            "Split the episode.",
+        )
+    return duration
+
+
+def _store_transcript(service: Service, form: Submission, path: Path) -> None:
     limit = service.settings.max_transcript_bytes
     if form.transcript_file is not None and form.text:
         raise ApiError(
@@ -110,7 +115,7 @@ def _store_transcript(service: Service, form: Submission, path: Any) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def _store_audio(service: Service, audio: BinaryIO, path: Any) -> int:
+def _store_audio(service: Service, audio: BinaryIO, path: Path) -> int:
     limit = service.settings.max_upload_bytes
     try:
         size = copy_limited(audio, path, limit)
