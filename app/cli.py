@@ -10,7 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import ClassVar, TextIO
+from typing import TYPE_CHECKING, ClassVar, TextIO
 
 from alignment import Aligner, AlignmentError, AlignmentOptions
 from alignment.captions import FORMATS, CaptionOptions, caption_document, cues_for, render
@@ -20,6 +20,9 @@ from alignment.weights import fetch_model
 
 EXIT_ALIGNMENT_ERROR = 2
 EXIT_USAGE = 64
+
+if TYPE_CHECKING:
+    _Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 _EXTENSIONS = {
     ".vtt": "vtt",
@@ -39,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="podalign", description="Align an episode's audio with its transcript."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_align_command(commands)
+    _add_serve_command(commands)
+    _add_download_command(commands)
+    _add_healthcheck_command(commands)
+    return parser
+
+
+def _add_align_command(commands: _Commands) -> None:
     cmd = commands.add_parser(
         "align",
         help="align AUDIO with TRANSCRIPT and write word times or captions",
@@ -85,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="CTranslate2 compute type (default: int8 on CPU, float16 on CUDA)",
     )
     _add_caption_arguments(cmd)
+    cmd.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
+
+
+def _add_serve_command(commands: _Commands) -> None:
     serve = commands.add_parser(
         "serve",
         help="run the HTTP service (settings from PODALIGN_* environment variables)",
@@ -102,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=int(os.environ.get("PODALIGN_PORT", "8000")),
         help="port (default: PODALIGN_PORT, else 8000)",
     )
+
+
+def _add_download_command(commands: _Commands) -> None:
     fetch = commands.add_parser(
         "download-model",
         help="make a model available offline (e.g. while building an image)",
@@ -115,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="model cache (default: PODALIGN_MODEL_CACHE_DIR, else the user's cache folder)",
     )
+
+
+def _add_healthcheck_command(commands: _Commands) -> None:
     check = commands.add_parser(
         "healthcheck",
         help="exit 0 when the local service answers /healthz (for container health checks)",
@@ -124,8 +145,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=f"http://127.0.0.1:{os.environ.get('PODALIGN_PORT', '8000')}/healthz",
         help="default: /healthz on PODALIGN_PORT (8000) of this machine",
     )
-    cmd.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
-    return parser
 
 
 def _add_caption_arguments(cmd: argparse.ArgumentParser) -> None:
