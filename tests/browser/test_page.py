@@ -215,6 +215,35 @@ def test_a_long_transcript_touches_only_the_changed_words(page: Page, server: Se
     assert changed["touched"] == [1, 2, 2, 2, 2]  # the first update only marks one word
 
 
+def test_files_can_be_dropped_and_focus_is_visible(page: Page, server: Server) -> None:
+    page.goto(server.url)
+    text = (SAMPLE / "text.txt").read_text()
+    page.evaluate(
+        """([text, audioBytes]) => {
+            const drop = (zone, file) => {
+                const data = new DataTransfer();
+                data.items.add(file);
+                zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true,
+                                                          cancelable: true}));
+            };
+            drop(document.getElementById('text-drop'),
+                 new File([text], 'episode.txt', {type: 'text/plain'}));
+            drop(document.getElementById('audio-drop'),
+                 new File([new Uint8Array(audioBytes)], 'episode.wav', {type: 'audio/wav'}));
+        }""",
+        [text, list((SAMPLE / "audio.wav").read_bytes()[:4000])],
+    )
+    expect(page.locator("#text-input")).to_have_value(text)
+    assert page.evaluate("document.getElementById('audio-input').files[0].name") == "episode.wav"
+    page.locator("#model").focus()
+    page.keyboard.press("Tab")  # to the Align button, by keyboard
+    outline = page.evaluate(
+        "getComputedStyle(document.activeElement).outlineStyle + ' ' + "
+        "document.activeElement.textContent"
+    )
+    assert outline == "solid Align"
+
+
 def test_narrow_screens_and_labels(page: Page, server: Server) -> None:
     page.set_viewport_size({"width": 380, "height": 800})
     page.goto(server.url)

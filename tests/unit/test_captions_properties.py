@@ -83,6 +83,12 @@ def test_cues_keep_every_promise(words: list[Word], options: CaptionOptions) -> 
         room = after.words[0].start - options.min_gap_s - before.start
         if room >= options.min_duration_s:
             assert before.end - before.start >= options.min_duration_s - 0.002
+        # Reading speed: a cue lingers long enough to be read where the next one leaves room.
+        reading_s = min(
+            len(" ".join(before.text_lines)) / options.max_chars_per_s, options.max_duration_s
+        )
+        if room >= reading_s:
+            assert before.end - before.start >= reading_s - 0.002
 
 
 @settings(max_examples=60, deadline=None)
