@@ -125,6 +125,18 @@ def test_gentle_compatible_endpoint(client: httpx.Client) -> None:
     assert document["transcript"] == (SAMPLE / "text.txt").read_text()
     assert {w["case"] for w in document["words"]} == {"success"}
     assert document["words"][0]["alignedWord"] == "every"
+    # Gentle's asynchronous form, with the transcript as a text field: a redirect to poll.
+    redirect = client.post(
+        "/transcriptions",
+        files={"audio": ("a.wav", (SAMPLE / "audio.wav").read_bytes())},
+        data={"transcript": (SAMPLE / "text.txt").read_text()},
+    )
+    assert redirect.status_code == 302
+    deadline = time.monotonic() + 120
+    while (polled := client.get(redirect.headers["location"]).json()).get("status"):
+        assert time.monotonic() < deadline, polled
+        time.sleep(0.3)
+    assert polled["words"] == document["words"]
 
 
 def test_health_readiness_and_metrics(client: httpx.Client) -> None:
