@@ -75,6 +75,28 @@ def test_a_killed_server_finishes_its_jobs_after_a_restart(
         server.stop()
 
 
+def test_cancelling_a_running_job_stops_it_and_the_worker_goes_on(
+    tmp_path: Path, long_episode: tuple[Path, Path]
+) -> None:
+    server = Server(tmp_path / "data").start()
+    try:
+        with server.client() as client:
+            long = client.post("/v1/alignments", files=_files(*long_episode)).json()
+            deadline = time.monotonic() + 120
+            while client.get(f"/v1/alignments/{long['id']}").json()["progress"] < 0.1:
+                assert time.monotonic() < deadline, "the job never got going"
+                time.sleep(0.2)
+            assert client.delete(f"/v1/alignments/{long['id']}").status_code == 204
+            short = client.post("/v1/alignments", files=_files(), params={"wait": 60}).json()
+            assert short["status"] == "succeeded"  # the worker left the canceled job
+            canceled = client.get(f"/v1/alignments/{long['id']}").json()
+            assert canceled["status"] == "canceled" and canceled["words"]["aligned"] is None
+        assert not (tmp_path / "data" / "jobs" / long["id"]).exists()
+        assert "canceled while running" in server.log.read_text()
+    finally:
+        server.stop()
+
+
 def test_two_workers_align_two_jobs_at_once(
     tmp_path: Path, long_episode: tuple[Path, Path]
 ) -> None:
