@@ -6,7 +6,9 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_align_command(commands)
     _add_serve_command(commands)
+    _add_worker_command(commands)
     _add_download_command(commands)
     _add_healthcheck_command(commands)
     return parser
@@ -119,6 +122,15 @@ def _add_serve_command(commands: _Commands) -> None:
     )
 
 
+def _add_worker_command(commands: _Commands) -> None:
+    commands.add_parser(
+        "worker",
+        help="run only the job worker(s), next to an API-only `serve` (PODALIGN_WORKERS=0)",
+        description="Run PODALIGN_WORKERS (at least one) worker threads on the same database "
+        "and data directory as the service, without HTTP. Stops on SIGTERM or Ctrl-C.",
+    )
+
+
 def _add_download_command(commands: _Commands) -> None:
     fetch = commands.add_parser(
         "download-model",
@@ -191,17 +203,35 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO
-        if getattr(args, "verbose", False) or args.command == "serve"
+        if getattr(args, "verbose", False) or args.command in ("serve", "worker")
         else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "serve":
         return _serve(args)
+    if args.command == "worker":
+        return _worker()
     if args.command == "download-model":
         return _download_model(args)
     if args.command == "healthcheck":
         return _healthcheck(args.url)
     return _align(args)
+
+
+def _worker() -> int:
+    from app.main import build_service, start_workers, stop_workers
+    from app.settings import Settings
+
+    settings = Settings()
+    service = build_service(settings, workers=max(1, settings.workers))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    start_workers(service)
+    logging.getLogger(__name__).info("%d worker(s) running", len(service.workers))
+    stop.wait()
+    stop_workers(service)
+    return 0
 
 
 def _download_model(args: argparse.Namespace) -> int:

@@ -38,7 +38,9 @@ Errors are JSON: `{"error": {"code": "...", "message": "..."}}`.
 """
 
 
-def build_service(settings: Settings) -> Service:
+def build_service(settings: Settings, workers: int | None = None) -> Service:
+    """Everything but HTTP. `workers` threads (default: the setting; 0: an API-only process
+    whose jobs a separate `podalign worker` runs)."""
     engine = connect(settings.database)
     migrate(engine)
     store = JobStore(engine)
@@ -54,11 +56,37 @@ def build_service(settings: Settings) -> Service:
             metrics.audio_seconds.inc(result.duration_s)
 
     # Each worker has its own copy of the model, so that N workers align N jobs at once.
-    workers = [
+    count = settings.workers if workers is None else workers
+    threads = [
         Worker(settings, store, files, Models(settings), webhooks, finished, name=f"worker-{i + 1}")
-        for i in range(max(1, settings.workers))
+        for i in range(max(0, count))
     ]
-    return Service(settings, store, files, workers[0].models, webhooks, metrics, workers)
+    models = threads[0].models if threads else Models(settings)
+    return Service(settings, store, files, models, webhooks, metrics, threads)
+
+
+def start_workers(service: Service) -> None:
+    """Load the default model in every worker, then start them and the webhook sender."""
+    for worker in service.workers:
+        aligner = worker.models.get(service.settings.model)
+        logger.info(
+            "%s: model %s ready on %s (%s)",
+            worker.name,
+            service.settings.model,
+            aligner.model.device,
+            aligner.model.compute_type,
+        )
+    if service.workers:
+        service.webhooks.start()
+    for worker in service.workers:
+        worker.start()
+
+
+def stop_workers(service: Service) -> None:
+    for worker in service.workers:
+        worker.stop()
+    if service.workers:
+        service.webhooks.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,22 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = await run_in_threadpool(build_service, settings)
         app.state.service = service
-        logger.info("loading model %s", settings.model)
-        for worker in service.workers:
-            aligner = await run_in_threadpool(worker.models.get, settings.model)
-        logger.info(
-            "model %s ready on %s (%s)",
-            settings.model,
-            aligner.model.device,
-            aligner.model.compute_type,
-        )
-        service.webhooks.start()
-        for worker in service.workers:
-            worker.start()
+        await run_in_threadpool(start_workers, service)
         yield
-        for worker in service.workers:
-            worker.stop()
-        service.webhooks.stop()
+        await run_in_threadpool(stop_workers, service)
 
     app = FastAPI(
         title="podalign",

@@ -73,6 +73,7 @@ class Worker:
         self.settings, self.store, self.files = settings, store, files
         self.models, self.webhooks = models, webhooks
         self._on_finished = on_finished
+        self.name = name
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._next_recover = 0.0

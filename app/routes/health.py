@@ -25,7 +25,7 @@ def readyz(service: ServiceDep) -> JSONResponse:
     except Exception as exc:
         problems.append(f"database unreachable: {type(exc).__name__}")
     aligner = service.models.loaded(service.settings.model)
-    if aligner is None:
+    if aligner is None and service.workers:  # an API-only process needs no model
         problems.append(f"model {service.settings.model!r} not loaded yet")
     body = {
         "status": "ready" if not problems else "not_ready",

@@ -317,3 +317,28 @@ def test_postgresql_by_setting(tmp_path: Path) -> None:
         finally:
             server.stop()
         assert not (tmp_path / "data" / "podalign.db").exists()  # the rows live in PostgreSQL
+
+
+def test_an_api_only_service_with_a_separate_worker_process(tmp_path: Path) -> None:
+    api = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        with api.client() as client:
+            assert client.get("/readyz").json()["workers"] == 0  # ready without a model
+            job = client.post("/v1/alignments", files=_files()).json()
+            time.sleep(1.0)
+            assert client.get(f"/v1/alignments/{job['id']}").json()["status"] == "queued"
+            with (tmp_path / "worker.log").open("wb") as log:
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "app.cli", "worker"],
+                    env=api.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            assert wait_for(client, job["id"])["status"] == "succeeded"
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+        api.stop()
