@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -19,6 +18,7 @@ from alignment.captions import FORMATS, CaptionOptions, caption_document, cues_f
 from alignment.text import decode_transcript
 from alignment.types import AlignmentResult
 from alignment.weights import fetch_model
+from app.settings import Settings
 
 EXIT_ALIGNMENT_ERROR = 2
 EXIT_USAGE = 64
@@ -26,16 +26,13 @@ EXIT_USAGE = 64
 if TYPE_CHECKING:
     _Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
+#: Output format by file extension: each format's own (JSON means ours, not Gentle's), plus
+#: the other names TTML and ASS files go by.
 _EXTENSIONS = {
-    ".vtt": "vtt",
-    ".srt": "srt",
-    ".ttml": "ttml",
+    **{f.extension.lower(): name for name, f in FORMATS.items() if name != "gentle"},
     ".dfxp": "ttml",
     ".xml": "ttml",
-    ".ass": "ass",
     ".ssa": "ass",
-    ".textgrid": "textgrid",
-    ".json": "json",
 }
 
 
@@ -110,16 +107,9 @@ def _add_serve_command(commands: _Commands) -> None:
         "environment variables (see the README).",
     )
     serve.add_argument(
-        "--host",
-        default=os.environ.get("PODALIGN_HOST", "127.0.0.1"),
-        help="address to listen on (default: PODALIGN_HOST, else 127.0.0.1)",
+        "--host", default=None, help="address to listen on (default: PODALIGN_HOST, 127.0.0.1)"
     )
-    serve.add_argument(
-        "--port",
-        type=int,
-        default=int(os.environ.get("PODALIGN_PORT", "8000")),
-        help="port (default: PODALIGN_PORT, else 8000)",
-    )
+    serve.add_argument("--port", type=int, default=None, help="port (default: PODALIGN_PORT, 8000)")
 
 
 def _add_worker_command(commands: _Commands) -> None:
@@ -153,9 +143,7 @@ def _add_healthcheck_command(commands: _Commands) -> None:
         help="exit 0 when the local service answers /healthz (for container health checks)",
     )
     check.add_argument(
-        "--url",
-        default=f"http://127.0.0.1:{os.environ.get('PODALIGN_PORT', '8000')}/healthz",
-        help="default: /healthz on PODALIGN_PORT (8000) of this machine",
+        "--url", default=None, help="default: /healthz on PODALIGN_PORT (8000) of this machine"
     )
 
 
@@ -220,7 +208,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _worker() -> int:
     from app.main import build_service, start_workers, stop_workers
-    from app.settings import Settings
 
     settings = Settings()
     service = build_service(settings, workers=max(1, settings.workers))
@@ -235,11 +222,7 @@ def _worker() -> int:
 
 
 def _download_model(args: argparse.Namespace) -> int:
-    cache = args.cache_dir or (
-        Path(os.environ["PODALIGN_MODEL_CACHE_DIR"])
-        if os.environ.get("PODALIGN_MODEL_CACHE_DIR")
-        else None
-    )
+    cache = args.cache_dir or Settings().model_cache_dir
     try:
         folder = fetch_model(args.model, cache)
     except AlignmentError as exc:
@@ -249,7 +232,8 @@ def _download_model(args: argparse.Namespace) -> int:
     return 0
 
 
-def _healthcheck(url: str) -> int:
+def _healthcheck(url: str | None) -> int:
+    url = url or f"http://127.0.0.1:{Settings().port}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             return 0 if response.status == 200 else 1
@@ -262,7 +246,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.main import create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None)
+    settings = Settings()
+    host, port = args.host or settings.host, args.port or settings.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
 
 

@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PODALIGN_", extra="ignore")
 
+    #: Where `podalign serve` listens (its --host and --port win).
+    host: str = "127.0.0.1"
+    port: int = 8000
     data_dir: Path = Path("podalign-data")
     #: Any SQLAlchemy URL; default: a SQLite file in the data directory.
     database_url: str | None = None

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.longform import make_case
-from bench.run import LANGUAGES, ROOT, SHARED_BENCH, audio_of, score_case
+from bench.run import ROOT, SHARED_BENCH, predict_command, score_case
 
 
 @dataclass(frozen=True)
@@ -67,29 +67,18 @@ class _GpuMemory:
 
 def _run(model: str, batch: int, compute_type: str, case: Path, out: Path) -> GpuRun:
     pred = out / f"gpu-{model.replace('/', '_')}-b{batch}.json"
-    command = [
-        sys.executable,
-        "-m",
-        "bench.predict",
-        "--engine",
+    command = predict_command(
         "podalign",
-        "--model",
         model,
+        case,
+        pred,
         "--device",
         "cuda",
         "--compute-type",
         compute_type,
         "--batch-size",
         str(batch),
-        "--audio",
-        str(audio_of(case)),
-        "--text",
-        str(case / "text.txt"),
-        "--out",
-        str(pred),
-    ]
-    if case.name in LANGUAGES:
-        command += ["--language", LANGUAGES[case.name]]
+    )
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     memory = _GpuMemory(process.pid)

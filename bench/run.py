@@ -50,8 +50,8 @@ def audio_of(case: Path) -> Path:
     return next(p for p in case.iterdir() if p.stem == "audio")
 
 
-def _run_one(engine: str, model: str, case: Path, preds: Path, threads: int) -> Run:
-    pred = preds / f"{case.name}.json"
+def predict_command(engine: str, model: str, case: Path, pred: Path, *extra: str) -> list[str]:
+    """The `bench.predict` command for one case (its language, when the case has one)."""
     command = [
         sys.executable,
         "-m",
@@ -66,11 +66,16 @@ def _run_one(engine: str, model: str, case: Path, preds: Path, threads: int) -> 
         str(case / "text.txt"),
         "--out",
         str(pred),
-        "--threads",
-        str(threads),
+        *extra,
     ]
     if case.name in LANGUAGES:
         command += ["--language", LANGUAGES[case.name]]
+    return command
+
+
+def _run_one(engine: str, model: str, case: Path, preds: Path, threads: int) -> Run:
+    pred = preds / f"{case.name}.json"
+    command = predict_command(engine, model, case, pred, "--threads", str(threads))
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)

@@ -35,14 +35,15 @@ def display_words(words: Sequence[Word]) -> list[CueWord]:
     if not aligned:
         return []
     first, last = aligned[0], aligned[-1]
-    speaker, turn, after_markup = _speaker_before(words, first)
+    speaker = _speaker_before(words, first)
+    turn, after_markup = 0, False
     shown: list[CueWord] = []
     pending: list[Word] = []
     for word in words[first : last + 1]:
         if word.status == "non_speech":
             label = _speaker_label(word.text)
-            if label is not None:
-                speaker, turn = label or None, turn + (1 if shown or pending else 0)
+            if label is not None:  # never before the first word: it is aligned
+                speaker, turn = label or None, turn + 1
             after_markup = True
             continue
         if word.status != "aligned" or word.start is None or word.end is None:
@@ -68,14 +69,15 @@ def display_words(words: Sequence[Word]) -> list[CueWord]:
     return shown
 
 
-def _speaker_before(words: Sequence[Word], first: int) -> tuple[str | None, int, bool]:
+def _speaker_before(words: Sequence[Word], first: int) -> str | None:
+    """The speaker named by the last label before the first shown word."""
     speaker: str | None = None
     for word in words[:first]:
         if word.status == "non_speech":
             label = _speaker_label(word.text)
             if label is not None:
                 speaker = label or None
-    return speaker, 0, False
+    return speaker
 
 
 def _speaker_label(markup: str) -> str | None:
