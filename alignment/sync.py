@@ -9,22 +9,75 @@ audio lacks is marked not found, audio the text lacks is skipped, so neither shi
 
 from __future__ import annotations
 
-import difflib
+import logging
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 
 from alignment.audio import LEVEL_FRAME_S, SAMPLE_RATE, Levels, Samples, speech_threshold_db
-from alignment.forced import MAX_TEXT_TOKENS, EncodedWindow, TimedToken, WindowAligner
+from alignment.forced import MAX_TEXT_TOKENS, EncodedWindow, TimedToken
 from alignment.text import match_key
 
-_MIN_WINDOW_S = 0.3
-#: (words of text searched ahead, matching words in a row needed), nearest first.
-_SEARCH_STEPS = ((40, 3), (250, 5), (1000, 7), (4000, 9))
-_BAD_RUN_WORDS = 4
-_SMALL_GAP_WORDS = 8
-_LONGEST_WORD_S = 2.0
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncTunables:
+    """The decisions' thresholds. Defaults were chosen on the dev benchmark (real and synthetic
+    speech, both int8 CPU paths); each names the evidence it weighs."""
+
+    #: Audio left at the end shorter than this is not aligned on its own.
+    min_window_s: float = 0.3
+    #: Resync search (words of text ahead, matching words in a run needed), nearest first: a far
+    #: jump needs more evidence, so repeated text (refrains, sponsor reads) matches the near copy.
+    search_steps: tuple[tuple[int, int], ...] = ((40, 3), (250, 5), (1000, 7), (4000, 9))
+    #: A run of matching words may skip this many words on either side (ASR slips, fillers).
+    chain_max_skip: int = 4
+    #: Score lost per word of text between the cursor and a run's first word: of two copies
+    #: of the same passage, the nearer wins; a much longer run further on still wins.
+    chain_distance_cost: float = 0.1
+    #: Where this many leading words (3 of them suspicious) look wrong, the window stops.
+    bad_run_words: int = 4
+    #: Right after skipped audio, of the first `evidence_words` words at least this many must
+    #: be probable: one word (either way) is never enough evidence.
+    evidence_words: int = 3
+    min_probable_at_start: int = 2
+    #: Longest time given to an unclear word right before the first clear ones after a skip.
+    unclear_word_s: float = 0.5
+    #: Words before a match that may be retried once or kept at their forced times.
+    small_gap_words: int = 8
+    #: Sounding time one word may take (plus 0.6 s per digit: "2026" is several spoken words).
+    longest_word_s: float = 2.0
+    #: Longest a heard word may last and still give a resync its onset: base + per letter.
+    heard_word_base_s: float = 0.4
+    heard_letter_s: float = 0.12
+    #: Less audio than this per word is no placement (text crammed into an instant).
+    shortest_word_s: float = 0.06
+    #: Median probability a longer run of forced words needs to be kept before a match.
+    probable_run: float = 0.3
+
+
+class WindowModel(Protocol):
+    """What sync needs from a model: `forced.WindowAligner` is the real one; tests script one."""
+
+    def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
+        """Encode windows [(start_s, end_s), …] of `samples`."""
+        ...
+
+    def token_ids(self, text: str) -> list[int]:
+        """The tokens of one word of text."""
+        ...
+
+    def align(self, window: EncodedWindow, words: list[list[int]]) -> list[TimedToken]:
+        """Force-align word token lists to the window; one TimedToken per word, in order."""
+        ...
+
+    def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
+        """What is heard in the window, with word times."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -34,6 +87,7 @@ class SyncOptions:
     edge_guard_s: float
     min_word_probability: float
     batch_size: int
+    tunables: SyncTunables = field(default_factory=SyncTunables)
 
 
 @dataclass(frozen=True)
@@ -48,7 +102,7 @@ class Placement:
 class _Windows:
     """Encodes windows on demand, `batch_size` grid windows ahead (batched on GPU)."""
 
-    def __init__(self, aligner: WindowAligner, samples: Samples, options: SyncOptions) -> None:
+    def __init__(self, aligner: WindowModel, samples: Samples, options: SyncOptions) -> None:
         self._aligner = aligner
         self._samples = samples
         self._options = options
@@ -66,7 +120,7 @@ class _Windows:
             spans = [
                 (s, min(s + self._options.window_s, self._duration))
                 for s in starts
-                if s < self._duration - _MIN_WINDOW_S or s == key
+                if s < self._duration - self._options.tunables.min_window_s or s == key
             ]
             for window in self._aligner.encode(self._samples, spans):
                 self._cache[round(window.start_s, 3)] = window
@@ -79,7 +133,7 @@ class Synchronizer:
 
     def __init__(
         self,
-        aligner: WindowAligner,
+        aligner: WindowModel,
         samples: Samples,
         levels: Levels,
         words: list[str],
@@ -108,13 +162,20 @@ class Synchronizer:
     def run(self, progress: Callable[[float], None]) -> list[Placement | None]:
         start = self._next_sound(0.0)
         steps = 0
-        while self._cursor < len(self.placed) and start < self._duration - _MIN_WINDOW_S:
+        end = self._duration - self._tune.min_window_s
+        while self._cursor < len(self.placed) and start < end:
             steps += 1
             if steps > 10 * len(self.placed) + 1000:
                 break  # cannot happen: every step advances the text or the audio
             start = self._step(self._next_sound(start))
             progress(min(1.0, start / self._duration))
+        if self._cursor < len(self.placed):
+            self._log_unfound(self._cursor, len(self.placed), "the audio ended before them")
         return self.placed
+
+    @property
+    def _tune(self) -> SyncTunables:
+        return self._options.tunables
 
     def _step(self, start: float) -> float:
         """Align one window starting at `start`; return where the next window starts."""
@@ -131,7 +192,16 @@ class Synchronizer:
             fresh[:inside], [self._words[i] for i in new[:inside]], strict_start=after_skip
         )
         if good > 0:
+            if after_skip:
+                fresh[:good] = self._pull_unclear_start(fresh[:good])
             self._commit(fresh[:good])
+            logger.debug(
+                "window %.2f s: kept %d words up to %.2f s (word %d)",
+                window.start_s,
+                good,
+                fresh[good - 1].end,
+                self._cursor,
+            )
             # The next grid window overlaps this one, so its start is known ahead (batching).
             # After a stop short of the window's end, the next window starts with the last
             # good word, which it gets as context.
@@ -171,21 +241,49 @@ class Synchronizer:
 
     def _good_prefix(self, words: list[TimedToken], texts: list[str], strict_start: bool) -> int:
         """How many leading words look right: stop where improbable or stretched words cluster
-        (one improbable word alone is a typo or an ASR error in the text, not a mismatch)."""
+        (one improbable word alone is a typo or an ASR error in the text, not a mismatch), and
+        never end on an improbable word: a lone word is no evidence that the text is here."""
         threshold = self._options.min_word_probability
         stretched = [self._implausibly_long(w, t) for w, t in zip(words, texts, strict=False)]
         suspicious = [w.probability < threshold or s for w, s in zip(words, stretched, strict=True)]
-        if strict_start and suspicious[:1] == [True]:
-            # Right after skipping audio the text lacks, the first word must be clearly
-            # there: the DTW likes to pull it into the skipped sound just before the window.
+        if strict_start and not self._clear_start(suspicious):
+            # Right after skipping audio the text lacks, the DTW likes to pull the text into
+            # the skipped sound just before the window: the start must be clearly there.
             return 0
+        good = len(words)
         for k in range(len(words)):
-            if stretched[k]:
-                return k
-            run = suspicious[k : k + _BAD_RUN_WORDS]
-            if run[0] and sum(run) >= min(_BAD_RUN_WORDS - 1, len(run)):
-                return k
-        return len(words)
+            run = suspicious[k : k + self._tune.bad_run_words]
+            if stretched[k] or (run[0] and sum(run) >= min(self._tune.bad_run_words - 1, len(run))):
+                good = k
+                break
+        while good > 0 and suspicious[good - 1]:
+            good -= 1
+        return good
+
+    def _pull_unclear_start(self, words: list[TimedToken]) -> list[TimedToken]:
+        """Right after a skip, unclear leading words are confirmed by the clear words after
+        them but not timed by them: the DTW stretches them back over the skipped sound. Put
+        them just before the first two clear words in a row, at most `unclear_word_s` each."""
+        threshold = self._options.min_word_probability
+        clear = next(
+            (
+                k
+                for k in range(len(words) - 1)
+                if min(words[k].probability, words[k + 1].probability) >= threshold
+            ),
+            len(words) - 1,
+        )
+        out = list(words)
+        for k in range(clear - 1, -1, -1):
+            end = min(out[k].end, out[k + 1].start)
+            start = min(max(out[k].start, end - self._tune.unclear_word_s), end)
+            out[k] = replace(out[k], start=start, end=end)
+        return out
+
+    def _clear_start(self, suspicious: list[bool]) -> bool:
+        first = suspicious[: self._tune.evidence_words]
+        needed = min(self._tune.min_probable_at_start, len(first))
+        return len(first) > 0 and first.count(False) >= needed
 
     def _sounding_s(self, start: float, end: float) -> float:
         first = min(int(start / LEVEL_FRAME_S), len(self._loud_frames) - 1)
@@ -195,10 +293,19 @@ class Synchronizer:
     def _implausibly_long(self, word: TimedToken, written: str) -> bool:
         """More sound under one word than anyone takes to say it (pauses do not count;
         numbers are spoken much longer than they are written: "2026" is four words)."""
-        if word.end - word.start <= _LONGEST_WORD_S:
+        longest = self._tune.longest_word_s
+        if word.end - word.start <= longest:
             return False
         digits = sum(ch.isdigit() for ch in written)
-        return self._sounding_s(word.start, word.end) > _LONGEST_WORD_S + 0.6 * digits
+        return self._sounding_s(word.start, word.end) > longest + 0.6 * digits
+
+    def _smeared(self, word: TimedToken, written: str) -> bool:
+        """A heard word that lasts far longer than its letters take to say (the transcription's
+        DTW lays the first word it hears over the speech it skipped): its start is no onset."""
+        letters = sum(ch.isalpha() for ch in written)
+        digits = sum(ch.isdigit() for ch in written)
+        longest = self._tune.heard_word_base_s + self._tune.heard_letter_s * letters + 0.6 * digits
+        return word.end - word.start > longest or self._implausibly_long(word, written)
 
     def _commit(self, words: list[TimedToken]) -> None:
         for word in words:
@@ -212,71 +319,76 @@ class Synchronizer:
         heard = [w for w in self._aligner.transcribe(window) if match_key(w.text)]
         pairs = self._anchors(heard)
         if not pairs:
-            if is_last:
-                return window.end_s
-            if len(heard) < self._sounding_s(window.start_s, limit) / 4.0:
-                # Whisper sometimes stops after a word or two: that says nothing about the
-                # window, so move on only a little and look again.
-                return window.start_s + 2.0
-            # Nothing of the text is said here (music, an ad, another language).
-            return max(window.start_s + 1.0, limit - 2.0)
+            return self._nothing_matched(window, heard, limit, is_last)
         # A heard word smeared over music or other speech has no usable start: begin with
         # the first confirmed word that is not.
-        while len(pairs) > 1 and self._implausibly_long(
-            heard[pairs[0][1]], self._words[pairs[0][0]]
-        ):
+        while len(pairs) > 1 and self._smeared(heard[pairs[0][1]], self._words[pairs[0][0]]):
             pairs = pairs[1:]
         text_at, heard_at = pairs[0]
         onset = heard[heard_at].start
+        logger.debug(
+            "window %.2f s: resync at %.2f s on %d matching words (word %d, %d ahead)",
+            window.start_s,
+            onset,
+            len(pairs),
+            text_at,
+            text_at - self._cursor,
+        )
         if text_at > self._cursor:
             # Text the audio lacks (a header, a dropped passage) or a few hidden words.
             return self._skip_text(window, forced, text_at, onset)
         if onset > window.start_s + 1.0:
             self._after_skip = True
+            logger.debug("skipped %.2f-%.2f s: audio the text lacks", window.start_s, onset)
             return onset - 0.3  # audio the text lacks before the match: align from there
         last = self._commit_anchored(heard, pairs, limit)
         if last is None:  # the heard times do not hold up either: move on a little
             return min(max(limit, window.start_s + 1.0), window.start_s + 2.0)
         return max(last.start - 0.1, window.start_s + 0.5)
 
-    def _anchors(self, heard: list[TimedToken]) -> list[tuple[int, int]]:
-        """(text index, heard index) of words the transcription confirms.
+    def _nothing_matched(
+        self, window: EncodedWindow, heard: list[TimedToken], limit: float, is_last: bool
+    ) -> float:
+        if is_last:
+            return window.end_s
+        if len(heard) < self._sounding_s(window.start_s, limit) / 4.0:
+            # Whisper sometimes stops after a word or two: that says nothing about the
+            # window, so move on only a little and look again.
+            logger.debug("window %.2f s: little heard, looking again 2 s on", window.start_s)
+            return window.start_s + 2.0
+        # Nothing of the text is said here (music, an ad, another language).
+        resume = max(window.start_s + 1.0, limit - 2.0)
+        logger.debug(
+            "skipped %.2f-%.2f s: %d heard words, none matching the text ahead",
+            window.start_s,
+            resume,
+            len(heard),
+        )
+        return resume
 
-        The text ahead is searched nearest first (episodes repeat phrases, and a far match
-        must not win over a near one), and a far jump needs a longer run of matching words."""
+    def _anchors(self, heard: list[TimedToken]) -> list[tuple[int, int]]:
+        """(text index, heard index) of words the transcription confirms, in order.
+
+        Runs of heard words said in the written order are found anywhere in the text ahead;
+        the nearest search reach that holds a long enough run wins (a far jump needs more
+        words in a row), and within it a nearer run beats an equal one further on, so
+        repeated text is matched to the copy at the cursor, never to a later one."""
         keys = [match_key(w.text) for w in heard]
         if len(keys) == 1:  # a lone word counts only as the very next word of the text
             return [(self._cursor, 0)] if keys[0] == self._keys[self._cursor] else []
-        for step, (reach, needed) in enumerate(_SEARCH_STEPS):
+        farthest = self._tune.search_steps[-1][0]
+        chains = _chains(
+            keys, self._keys[self._cursor : self._cursor + farthest], self._tune.chain_max_skip
+        )
+        for step, (reach, needed) in enumerate(self._tune.search_steps):
             # Only the nearest search may make do with a short transcription.
-            pairs = self._anchors_within(
-                keys, reach, min(needed, len(keys)) if step == 0 else needed
-            )
-            if pairs:
-                return pairs
+            wanted = min(needed, len(keys)) if step == 0 else needed
+            near = [c for c in chains if c[0][1] < reach and len(c) >= wanted]
+            if near:
+                cost = self._tune.chain_distance_cost
+                best = max(near, key=lambda c: (len(c) - cost * c[0][1], -c[0][1]))
+                return [(self._cursor + j, i) for i, j in best]
         return []
-
-    def _anchors_within(self, keys: list[str], reach: int, needed: int) -> list[tuple[int, int]]:
-        ahead = self._keys[self._cursor : self._cursor + reach]
-        blocks = [
-            b
-            for b in difflib.SequenceMatcher(None, keys, ahead, False).get_matching_blocks()
-            if b.size > 0
-        ]
-        first = next((i for i, b in enumerate(blocks) if b.size >= needed), None)
-        if first is None:
-            return []
-        # Matches before the first solid run are not used: a heard word smeared over other
-        # speech can match by chance, and its time would start the text too early.
-        chosen = [blocks[first]]
-        for block in blocks[first + 1 :]:
-            tail = chosen[-1]
-            near = block.b - (tail.b + tail.size) <= 3 and block.a - (tail.a + tail.size) <= 3
-            if block.size >= 2 or near:
-                chosen.append(block)
-        return [
-            (self._cursor + block.b + k, block.a + k) for block in chosen for k in range(block.size)
-        ]
 
     def _commit_anchored(
         self, heard: list[TimedToken], pairs: list[tuple[int, int]], limit: float
@@ -301,6 +413,8 @@ class Synchronizer:
             last = Placement(word.start, word.end, word.probability)
             self._commit_one(last)
             previous = (text_index, heard_index)
+        if last is not None:
+            logger.debug("placed words up to %d at heard times (to %.2f s)", self._cursor, last.end)
         return last
 
     def _fill_between(
@@ -316,8 +430,11 @@ class Synchronizer:
         if span_end - span_start > 1.0 + 0.7 * missing:
             return False  # more audio than words: something else is said in between
         if missing > 3 and missing > 2 * unmatched_heard + 2:
+            self._log_unfound(before[0] + 1, after[0], "not heard between confirmed words")
             self._cursor = after[0]
             return True
+        if span_end - span_start < self._tune.shortest_word_s * missing:
+            return False  # no time to say them here: the match is not what it seems
         step = (span_end - span_start) / missing
         for k in range(missing):
             self._commit_one(Placement(span_start + k * step, span_start + (k + 1) * step, 0.0))
@@ -339,22 +456,27 @@ class Synchronizer:
         gap = text_at - self._cursor
         retry_from = onset - 0.3 - gap * 0.4
         if (
-            gap <= _SMALL_GAP_WORDS
+            gap <= self._tune.small_gap_words
             and self._retried != (self._cursor, text_at)
             and retry_from > window.start_s + 0.5
         ):
             self._retried = (self._cursor, text_at)
             self._after_skip = True
+            logger.debug("retrying %d words before the match from %.2f s", gap, retry_from)
             return retry_from
         if self._forced_fits(forced[:gap], gap, onset):
             self._commit(forced[:gap])
+            logger.debug("kept %d words before the match at their forced times", gap)
+        else:
+            self._log_unfound(self._cursor, text_at, f"the audio goes on with word {text_at}")
         self._cursor = text_at
         return max(window.start_s, onset - 0.3)
 
     def _forced_fits(self, words: list[TimedToken], gap: int, onset: float) -> bool:
         """Whether the forced times of the words before a match are believable: all of them
-        before the match, none stretched, and (for more than a few words) mostly probable,
-        which tells a misheard passage from an unspoken one laid over music or silence."""
+        before the match, none stretched, and probable (a few words: each clearly enough;
+        more: mostly), which tells a misheard passage from an unspoken one laid over music,
+        silence or other speech."""
         if len(words) != gap or gap == 0:
             return False
         for k, word in enumerate(words):
@@ -362,8 +484,21 @@ class Synchronizer:
                 word, self._words[self._cursor + k]
             ):
                 return False
-        probable = float(np.median([w.probability for w in words]))
-        return gap <= _SMALL_GAP_WORDS or probable >= 0.3
+        probabilities = [w.probability for w in words]
+        if gap <= self._tune.small_gap_words:
+            return min(probabilities) >= self._options.min_word_probability
+        return float(np.median(probabilities)) >= self._tune.probable_run
+
+    def _log_unfound(self, first: int, stop: int, reason: str) -> None:
+        if stop > first:
+            logger.debug(
+                "marked %d words not found (%d-%d, %r…): %s",
+                stop - first,
+                first,
+                stop - 1,
+                self._words[first],
+                reason,
+            )
 
     def _next_sound(self, at_s: float) -> float:
         """Skip leading digital silence or near-silence: windows should start near speech."""
@@ -381,3 +516,39 @@ def _count_before(words: list[TimedToken], limit: float) -> int:
             break
         count += 1
     return count
+
+
+def _chains(heard: list[str], text: list[str], max_skip: int) -> list[list[tuple[int, int]]]:
+    """Runs of heard words said in the written order: lists of (heard index, text index) with
+    equal keys, each step advancing both sides by 1 to `max_skip` (slips, fillers, a missed
+    word). Every pair belongs to at most one run; runs come best first."""
+    where: dict[str, list[int]] = defaultdict(list)
+    for j, key in enumerate(text):
+        if key:
+            where[key].append(j)
+    score: dict[tuple[int, int], float] = {}
+    back: dict[tuple[int, int], tuple[int, int] | None] = {}
+    for i, key in enumerate(heard):
+        for j in where.get(key, ()) if key else ():
+            best, previous = 1.0, None
+            for di in range(1, max_skip + 1):
+                for dj in range(1, max_skip + 1):
+                    earlier = score.get((i - di, j - dj))
+                    if earlier is None:
+                        continue
+                    total = earlier + 1.0 - 0.3 * (max(di, dj) - 1) - 0.3 * abs(di - dj)
+                    if total > best:
+                        best, previous = total, (i - di, j - dj)
+            score[(i, j)], back[(i, j)] = best, previous
+    used: set[tuple[int, int]] = set()
+    chains: list[list[tuple[int, int]]] = []
+    for end in sorted(score, key=lambda pair: (-score[pair], pair[1])):
+        chain: list[tuple[int, int]] = []
+        node: tuple[int, int] | None = end
+        while node is not None and node not in used:
+            chain.append(node)
+            node = back[node]
+        if len(chain) > 0 and end not in used:
+            used.update(chain)
+            chains.append(chain[::-1])
+    return chains

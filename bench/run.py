@@ -8,6 +8,7 @@ Cases: every folder under the dev benchmark's `cases/` (next to this repository,
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -23,6 +24,8 @@ from bench.longform import make_case
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
 LANGUAGES = {"multilingual_es": "es"}
+BREAK_REGION_TYPES = {"music", "advert"}
+AFTER_BREAK_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,40 @@ def score_case(case: Path, pred: Path) -> dict[str, Any]:
         text=True,
         check=True,
     )
-    return dict(json.loads(done.stdout.splitlines()[0]))
+    score = dict(json.loads(done.stdout.splitlines()[0]))
+    score["missed_after_breaks"] = missed_after_breaks(case, pred)
+    return score
+
+
+def _scorer() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_score", SHARED_BENCH / "score.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def missed_after_breaks(case: Path, pred: Path) -> int | None:
+    """Spoken words left unplaced within AFTER_BREAK_S after music or an advert ends: the words
+    people notice missing (a title after the intro, the show coming back after an ad)."""
+    truth = json.loads((case / "truth.json").read_text())
+    breaks = [r["end"] for r in truth.get("regions", []) if r.get("type") in BREAK_REGION_TYPES]
+    if not breaks:
+        return None
+    scorer = _scorer()
+    words, _, _ = scorer.load_prediction(str(pred))
+    spell = (truth.get("language") or "en").startswith("en")
+    normal = ["".join(scorer.normalize_word(w["word"], spell)) for w in truth["words"]]
+    mapping = scorer.align_words(normal, ["".join(scorer.normalize_word(w["word"], spell)) for w in words])
+    missed = 0
+    for i, word in enumerate(truth["words"]):
+        start = word.get("start")
+        if not word.get("spoken", True) or start is None:
+            continue
+        if any(end <= start <= end + AFTER_BREAK_S for end in breaks):
+            placed = any(words[j]["start"] is not None for j in mapping.get(i, []))
+            missed += not placed
+    return missed
 
 
 def _fmt(value: object, digits: int = 0) -> str:
@@ -107,7 +143,7 @@ def _fmt(value: object, digits: int = 0) -> str:
 def _row(run: Run) -> str:
     s = run.score
     if run.failed:
-        return f"| {run.case.name} | {run.engine} | failed: {run.failed[:80]} |" + " |" * 14
+        return f"| {run.case.name} | {run.engine} | failed: {run.failed[:80]} |" + " |" * 16
     start, end = s.get("start_err_ms") or {}, s.get("end_err_ms") or {}
     within = s.get("start_within") or {}
     duration = s.get("duration_s") or 0.0
@@ -130,6 +166,8 @@ def _row(run: Run) -> str:
                 _fmt(within.get("200"), 3),
                 f"{s.get('nonspoken_placed', 0)}/{s.get('n_nonspoken', 0)}",
                 _fmt(s.get("distractor_placements")),
+                _fmt(s.get("segment_containment"), 3),
+                _fmt(s.get("missed_after_breaks")),
                 _fmt(elapsed, 1),
                 _fmt(speed, 1),
                 _fmt(run.peak_rss_mb, 0),
@@ -142,7 +180,8 @@ def _row(run: Run) -> str:
 HEADER = (
     "| case | aligner | coverage | start med ms | start mean ms | start p90 ms | end med ms | "
     "end p90 ms | start ≤50 | start ≤100 | start ≤200 | non-spoken placed | in music/ad | "
-    "time s | × real time | peak RSS MB |\n|" + "---|" * 16
+    "in own utterance | missed ≤15 s after music/ad | time s | × real time | peak RSS MB |\n|"
+    + "---|" * 18
 )
 
 
@@ -162,6 +201,18 @@ def _ratios(runs: list[Run]) -> list[str]:
         cells.append(_fmt(a / b, 2) if a and b else "–")
         lines.append(f"| {run.case.name} | " + " | ".join(cells) + " |")
     return lines
+
+
+def cpu_model() -> str:
+    """lscpu's model name: int8 speed and numerics differ between CPU families."""
+    try:
+        done = subprocess.run(["lscpu"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "unknown CPU"
+    for line in done.stdout.splitlines():
+        if line.startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
 
 
 def main() -> None:
@@ -186,7 +237,7 @@ def main() -> None:
         cases = [c for c in cases if c.name in args.only]
     engines = ["podalign"] + ([] if args.no_stable_ts else ["stable-ts"])
     report = [
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"Machine: {platform.machine()} ({cpu_model()}), {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; {args.threads} threads per run; "
         f"{time.strftime('%Y-%m-%d')}.",
     ]
