@@ -253,7 +253,8 @@ class Synchronizer:
         good = len(words)
         for k in range(len(words)):
             run = suspicious[k : k + self._tune.bad_run_words]
-            if stretched[k] or (run[0] and sum(run) >= min(self._tune.bad_run_words - 1, len(run))):
+            clustered = run[0] and sum(run) >= min(self._tune.bad_run_words - 1, len(run))
+            if stretched[k] or clustered or self._crammed(words[k : k + 3]):
                 good = k
                 break
         while good > 0 and suspicious[good - 1]:
@@ -279,6 +280,12 @@ class Synchronizer:
             start = min(max(out[k].start, end - self._tune.unclear_word_s), end)
             out[k] = replace(out[k], start=start, end=end)
         return out
+
+    def _crammed(self, run: list[TimedToken]) -> bool:
+        """Words squeezed into an instant: the DTW's way of passing over text it cannot place
+        (with repeated text the decoder finds them probable all the same)."""
+        shortest = self._tune.shortest_word_s * len(run)
+        return len(run) == 3 and run[-1].end - run[0].start < shortest
 
     def _clear_start(self, suspicious: list[bool]) -> bool:
         first = suspicious[: self._tune.evidence_words]
