@@ -1,0 +1,211 @@
+"""The long-form logic of `sync` on planted timelines, with a scripted model (no Whisper).
+
+Each test plants what the audio holds (spoken words, music, an advert, foreign speech) and
+the text a user sends, then checks which words are placed where: every spoken word of the
+text near its planted time, nothing unspoken placed, nothing inside the other sound, order
+kept, and the loop ending.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from alignment.sync import Placement
+from tests.scripted import Spoken, Timeline, synchronize
+
+STORY = (
+    "Every morning before sunrise the fishing boats leave the small harbor and head for the "
+    "open sea while the old captains read the wind from the color of the sky and most of "
+    "them still trust their grandfathers rules more than any forecast they could buy "
+    "when storms gather over distant islands wives wait on stone piers watching gulls circle "
+    "above tangled nets children race barefoot between drying hulls shouting names nobody "
+    "remembers later merchants haggle loudly over silver mackerel glistening beneath canvas "
+    "awnings until noon bells ring across rooftops"
+).split()
+HEADER = "Episode 42 show notes recorded in Lisbon sponsored by Acme Widgets use code PODCAST"
+ADVERT = "this show is brought to you by Brightline mattresses sleep better tonight order now"
+GERMAN = "Guten Abend meine Damen und Herren heute sprechen wir ueber das Wetter in den Bergen"
+
+
+def sentences(count: int, offset: int = 0) -> list[str]:
+    """`count` distinct sentences of 8 words (distinct so that a misplacement shows)."""
+    words = itertools.cycle(STORY)
+    for _ in range(offset * 8):
+        next(words)
+    return [" ".join(f"{next(words)}" for _ in range(8)) for _ in range(count)]
+
+
+def check_spoken(
+    timeline: Timeline, text: str, placed: list[Placement | None], spoken_from: int = 0
+) -> dict[int, Spoken]:
+    """Map text word k (from `spoken_from`) to its planted word, in order; assert each placed
+    word starts within 0.3 s of its planted start and placements keep the text's order."""
+    words = text.split()
+    planted = iter(w for w in sorted(timeline.spoken, key=lambda w: w.start))
+    truth: dict[int, Spoken] = {}
+    for k in range(spoken_from, len(words)):
+        for w in planted:
+            if w.text == words[k]:
+                truth[k] = w
+                break
+    starts = [p.start for p in placed if p is not None]
+    assert starts == sorted(starts), "placements out of order"
+    for k, word in truth.items():
+        p = placed[k]
+        if p is not None:
+            assert abs(p.start - word.start) <= 0.3, (k, words[k], p, word)
+    return truth
+
+
+def coverage(placed: list[Placement | None], indices: list[int]) -> float:
+    return sum(placed[k] is not None for k in indices) / len(indices)
+
+
+def test_clean_read_is_placed_word_for_word() -> None:
+    timeline = Timeline(duration_s=120.0)
+    t = 1.0
+    body = sentences(20)
+    for sentence in body:
+        t = timeline.say(sentence, t) + 0.6
+    text = " ".join(body)
+    placed, _ = synchronize(timeline, text)
+    truth = check_spoken(timeline, text, placed)
+    assert coverage(placed, list(truth)) == 1.0
+
+
+def test_header_and_music_intro_then_title_is_found() -> None:
+    """Unspoken show notes over a music intro; the title spoken right after the music."""
+    timeline = Timeline(duration_s=90.0)
+    t = timeline.play(0.0, 12.0) + 0.2
+    body = ["Part five Stalked by Shadows", *sentences(8)]
+    for sentence in body:
+        t = timeline.say(sentence, t) + 0.5
+    text = HEADER + " " + " ".join(body)
+    placed, _ = synchronize(timeline, text)
+    header = len(HEADER.split())
+    assert all(p is None for p in placed[:header])
+    truth = check_spoken(timeline, text, placed, spoken_from=header)
+    assert coverage(placed, list(truth)) == 1.0
+    assert all(p is not None and p.start >= 12.0 for p in placed[header:])
+
+
+def test_words_after_an_advert_are_found_and_none_in_it() -> None:
+    timeline = Timeline(duration_s=150.0)
+    before, after = sentences(6), sentences(6, offset=6)
+    t = 0.5
+    for sentence in before:
+        t = timeline.say(sentence, t) + 0.5
+    advert_start = t + 0.5
+    t = timeline.say(ADVERT + " " + ADVERT + " " + ADVERT, advert_start, word_s=0.25)
+    advert_end = timeline.play(t, t + 20.0)  # and a jingle
+    t = advert_end + 0.3
+    for sentence in after:
+        t = timeline.say(sentence, t) + 0.5
+    text = " ".join(before + after)
+    placed, _ = synchronize(timeline, text)
+    truth = check_spoken(timeline, text, placed)
+    assert coverage(placed, list(truth)) == 1.0
+    assert not any(p and advert_start - 0.1 < p.start < advert_end for p in placed)
+
+
+def test_dropped_sentence_is_not_placed_and_the_rest_is() -> None:
+    timeline = Timeline(duration_s=80.0)
+    body = sentences(10)
+    t = 0.5
+    for n, sentence in enumerate(body):
+        if n != 4:
+            t = timeline.say(sentence, t) + 0.5
+    text = " ".join(body)
+    placed, _ = synchronize(timeline, text)
+    dropped = range(4 * 8, 5 * 8)
+    assert sum(placed[k] is not None for k in dropped) <= 1
+    truth = check_spoken(timeline, text, placed)
+    kept = [k for k in truth if k not in dropped]
+    assert coverage(placed, kept) == 1.0
+
+
+def test_inserted_foreign_speech_is_skipped() -> None:
+    timeline = Timeline(duration_s=90.0)
+    body = sentences(10)
+    t = 0.5
+    for n, sentence in enumerate(body):
+        t = timeline.say(sentence, t) + 0.5
+        if n == 2:
+            insert_start = t
+            t = timeline.say(GERMAN, t) + 0.5
+            insert_end = t
+    text = " ".join(body)
+    placed, _ = synchronize(timeline, text)
+    truth = check_spoken(timeline, text, placed)
+    assert coverage(placed, list(truth)) == 1.0
+    assert not any(p and insert_start + 0.1 < (p.start + p.end) / 2 < insert_end for p in placed)
+
+
+def test_short_utterance_then_new_speaker_after_a_pause() -> None:
+    """A three-word utterance, a 1.5 s pause, then other speakers: nothing after it is lost."""
+    timeline = Timeline(duration_s=60.0)
+    t = timeline.say("Good morning everyone", 0.4) + 1.5
+    body = sentences(6)
+    for sentence in body:
+        t = timeline.say(sentence, t, word_s=0.22) + 1.5
+    text = "Good morning everyone " + " ".join(body)
+    placed, _ = synchronize(timeline, text)
+    truth = check_spoken(timeline, text, placed)
+    assert coverage(placed, list(truth)) == 1.0
+
+
+def test_refrain_repeated_ten_times_each_copy_in_its_own_place() -> None:
+    refrain = "and we sail on through the night until the morning comes"
+    verses = sentences(10)
+    timeline = Timeline(duration_s=200.0)
+    text_parts: list[str] = []
+    t = 0.5
+    for verse in verses:
+        t = timeline.say(verse, t) + 0.5
+        t = timeline.say(refrain, t) + 1.0
+        text_parts += [verse, refrain]
+    text = " ".join(text_parts)
+    placed, _ = synchronize(timeline, text)
+    truth = check_spoken(timeline, text, placed)  # within 0.3 s: the right copy
+    assert coverage(placed, list(truth)) >= 0.99
+
+
+def test_refrain_with_a_verse_missing_from_the_audio_keeps_to_its_copy() -> None:
+    """The text has a verse the audio lacks: its refrain copy must not pull the next one."""
+    refrain = "and we sail on through the night until the morning comes"
+    verses = sentences(8)
+    timeline = Timeline(duration_s=160.0)
+    text_parts: list[str] = []
+    t = 0.5
+    for n, verse in enumerate(verses):
+        text_parts += [verse, refrain]
+        if n == 3:
+            continue
+        t = timeline.say(verse, t) + 0.5
+        t = timeline.say(refrain, t) + 1.0
+    text = " ".join(text_parts)
+    placed, _ = synchronize(timeline, text)
+    words = text.split()
+    per_copy = len(verses[0].split()) + len(refrain.split())
+    missing = range(3 * per_copy, 4 * per_copy)
+    assert sum(placed[k] is not None for k in missing) <= 2
+    later = [k for k in range(4 * per_copy, len(words))]
+    assert coverage(placed, later) == 1.0
+    check_spoken(timeline, " ".join(words[4 * per_copy :]), placed[4 * per_copy :])
+
+
+def test_three_hour_episode_ends_and_places_everything() -> None:
+    timeline = Timeline(duration_s=3 * 3600.0)
+    body: list[str] = []
+    t = 0.5
+    n = 0
+    while t < timeline.duration_s - 10.0:
+        sentence = sentences(1, offset=n % 7)[0]
+        t = timeline.say(sentence, t, word_s=0.25) + 0.4
+        body.append(sentence)
+        n += 1
+    text = " ".join(body)
+    placed, model = synchronize(timeline, text)
+    truth = check_spoken(timeline, text, placed)
+    assert coverage(placed, list(truth)) >= 0.999
+    assert model.aligned < 3 * 3600 / 27 * 1.5  # about one window per hop: no crawling
