@@ -119,8 +119,11 @@ def missed_after_breaks(case: Path, pred: Path) -> int | None:
     scorer = _scorer()
     words, _, _ = scorer.load_prediction(str(pred))
     spell = (truth.get("language") or "en").startswith("en")
-    normal = ["".join(scorer.normalize_word(w["word"], spell)) for w in truth["words"]]
-    mapping = scorer.align_words(normal, ["".join(scorer.normalize_word(w["word"], spell)) for w in words])
+
+    def normal(items: list[dict[str, Any]]) -> list[str]:
+        return ["".join(scorer.normalize_word(w["word"], spell)) for w in items]
+
+    mapping = scorer.align_words(normal(truth["words"]), normal(words))
     missed = 0
     for i, word in enumerate(truth["words"]):
         start = word.get("start")
@@ -181,7 +184,8 @@ HEADER = (
     "| case | aligner | coverage | start med ms | start mean ms | start p90 ms | end med ms | "
     "end p90 ms | start ≤50 | start ≤100 | start ≤200 | non-spoken placed | in music/ad | "
     "in own utterance | missed ≤15 s after music/ad | time s | × real time | peak RSS MB |\n|"
-    + "---|" * 18
+    + "---|"
+    * 18
 )
 
 

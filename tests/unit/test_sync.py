@@ -13,7 +13,7 @@ import itertools
 from alignment.sync import Placement
 from tests.scripted import Spoken, Timeline, synchronize
 
-STORY = (
+STORY_TEXT = (
     "Every morning before sunrise the fishing boats leave the small harbor and head for the "
     "open sea while the old captains read the wind from the color of the sky and most of "
     "them still trust their grandfathers rules more than any forecast they could buy "
@@ -21,7 +21,8 @@ STORY = (
     "above tangled nets children race barefoot between drying hulls shouting names nobody "
     "remembers later merchants haggle loudly over silver mackerel glistening beneath canvas "
     "awnings until noon bells ring across rooftops"
-).split()
+)
+STORY = STORY_TEXT.split()
 HEADER = "Episode 42 show notes recorded in Lisbon sponsored by Acme Widgets use code PODCAST"
 ADVERT = "this show is brought to you by Brightline mattresses sleep better tonight order now"
 GERMAN = "Guten Abend meine Damen und Herren heute sprechen wir ueber das Wetter in den Bergen"
