@@ -31,8 +31,6 @@ class RefineOptions:
     dip_radius_s: float = 0.05
     dip_min_drop_db: float = 1.0
     min_word_s: float = 0.03
-    #: Pauses at least this long are never inside a word (a word's end is cut at one).
-    long_pause_s: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -121,7 +119,6 @@ def refine(
     found = find_pauses(levels, opts.min_pause_s)
     if extra_pauses:
         found = merge_pauses(found, [s for s in extra_pauses if s[1] - s[0] >= opts.min_pause_s])
-    _cut_at_long_pauses(starts, ends, found, opts)
     pauses = _Pauses(found, opts.pause_radius_s)
     smooth = np.convolve(levels.astype(np.float64), np.ones(3) / 3, mode="same")
     order = [i for i, p in enumerate(placements) if p is not None]
@@ -138,21 +135,6 @@ def refine(
                 starts[nxt] = boundary
             ends[index] = starts[nxt]
     return _finish(placements, starts, ends, opts.min_word_s)
-
-
-def _cut_at_long_pauses(
-    starts: Array, ends: Array, pauses: list[Pause], opts: RefineOptions
-) -> None:
-    """A word whose raw span runs across a long pause ends where the pause begins: the
-    cross-attention lets the last word before a pause absorb it (its start is reliable)."""
-    long = [p for p in pauses if p.length >= opts.long_pause_s]
-    if not long:
-        return
-    pause_starts = np.array([p.start for p in long])
-    for i in np.flatnonzero(~np.isnan(starts)).tolist():
-        k = int(np.searchsorted(pause_starts, starts[i] + opts.min_word_s))
-        if k < len(long) and long[k].end <= ends[i] + opts.pause_radius_s:
-            ends[i] = min(ends[i], long[k].start)
 
 
 def _snap_first_start(index: int, starts: Array, ends: Array, pauses: _Pauses) -> None:
