@@ -96,7 +96,9 @@ def _add_align_command(commands: _Commands) -> None:
         help="CTranslate2 compute type (default: int8 on CPU, float16 on CUDA)",
     )
     _add_caption_arguments(cmd)
-    cmd.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
+    cmd.add_argument(
+        "-v", "--verbose", action="store_true", help="log why each word was or was not placed"
+    )
 
 
 def _add_serve_command(commands: _Commands) -> None:
@@ -195,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if getattr(args, "verbose", False):
+        # -v shows every window's decision: why a word was placed, skipped or not found.
+        logging.getLogger("alignment").setLevel(logging.DEBUG)
     if args.command == "serve":
         return _serve(args)
     if args.command == "worker":

@@ -367,13 +367,20 @@ function onKey(event) {
 
 // ---- recent alignments and start-up --------------------------------------------------------
 
+// Calls overlap (a finished job and a key change both refresh the list): only the latest
+// request may render, and it replaces the list in one step, so entries never double.
+let recentRequest = 0;
+
 async function loadRecent() {
-  let response;
-  try { response = await api("/v1/alignments?limit=10"); } catch { return; }
-  if (!response.ok) return;
-  const list = $("recent");
-  list.textContent = "";
-  for (const job of (await response.json()).items) {
+  const request = ++recentRequest;
+  let items;
+  try {
+    const response = await api("/v1/alignments?limit=10");
+    if (!response.ok) return;
+    items = (await response.json()).items;
+  } catch { return; }
+  if (request !== recentRequest) return;
+  const entries = items.map((job) => {
     const item = document.createElement("li");
     const open = document.createElement("button");
     open.type = "button";
@@ -383,9 +390,11 @@ async function loadRecent() {
     status.className = `status-${job.status}`;
     status.textContent = ` — ${job.status}, ${new Date(job.created_at).toLocaleString()}`;
     item.append(open, status);
-    list.append(item);
-  }
-  if (!list.children.length) list.textContent = "None yet.";
+    return item;
+  });
+  const list = $("recent");
+  if (entries.length) list.replaceChildren(...entries);
+  else list.textContent = "None yet.";
 }
 
 async function loadModels() {
