@@ -8,11 +8,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import Job, WebhookDelivery
+from app.storage import StorageError
 
 FINISHED = ("succeeded", "failed", "canceled")
 
@@ -55,6 +56,22 @@ class JobStore:
         with self._sessions.begin() as session:
             session.add(job)
         return job
+
+    def check(self, thorough: bool = False) -> None:
+        """Raise (a database error) unless the store answers and can take a write: a row is
+        changed inside a transaction that is rolled back. `thorough` also runs SQLite's
+        integrity check, which reads every page."""
+        with self.engine.connect() as connection:
+            try:
+                if thorough and connection.dialect.name == "sqlite":
+                    verdict = connection.exec_driver_sql("PRAGMA quick_check").scalar()
+                    if verdict != "ok":
+                        raise StorageError(
+                            "storage_unavailable", f"the database is damaged ({verdict})"
+                        )
+                connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            finally:
+                connection.rollback()
 
     def get(self, job_id: str) -> Job | None:
         with self._sessions() as session:
@@ -133,6 +150,15 @@ class JobStore:
 
     def fail(self, job_id: str, code: str, message: str) -> None:
         self._finish(job_id, status="failed", stage="done", error_code=code, error_message=message)
+
+    def release(self, job_id: str) -> None:
+        """Put a running job back in the queue (its worker could not store the outcome)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "running")
+                .values(status="queued", stage="queued", progress=0.0, lease_expires_at=None)
+            )
 
     def cancel(self, job_id: str) -> str | None:
         """Mark canceled (a running job stops at its next progress report); the old status."""

@@ -36,6 +36,9 @@ class Submission:
 def submit(service: Service, form: Submission) -> Job:
     """Check everything, store the files under a new id, and queue the job; on any failure
     nothing is left behind."""
+    room = service.files.room_problem(service.settings.min_free_bytes)
+    if room is not None:
+        raise room
     model, language = _model_and_language(service, form)
     callback = _callback(form.callback_url)
     metadata = _metadata(form.metadata)

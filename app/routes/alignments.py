@@ -102,11 +102,7 @@ def get_alignment(service: ServiceDep, job_id: str) -> JobOut:
 )
 def delete_alignment(service: ServiceDep, job_id: str) -> Response:
     """Cancels a queued or running job and deletes its files; a finished job is removed."""
-    job = service.job(job_id)
-    previous = service.store.cancel(job.id)
-    service.files.discard(job.id)
-    if previous in FINISHED:
-        service.store.delete(job.id)
+    service.remove(service.job(job_id))
     return Response(status_code=204)
 
 
