@@ -64,11 +64,10 @@ class JobStore:
         with self.engine.connect() as connection:
             try:
                 if thorough and connection.dialect.name == "sqlite":
-                    verdict = connection.exec_driver_sql("PRAGMA quick_check").scalar()
+                    verdict = str(connection.exec_driver_sql("PRAGMA quick_check").scalar())
                     if verdict != "ok":
-                        raise StorageError(
-                            "storage_unavailable", f"the database is damaged ({verdict})"
-                        )
+                        summary = "; ".join(verdict.split("\n")[:3])[:300]
+                        raise StorageError("storage_unavailable", f"it is damaged: {summary}")
                 connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
             finally:
                 connection.rollback()

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 #: OS errors that mean "no room": the disk or the user's quota is full.
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 #: OS errors that mean the storage cannot be written at all.
-_UNAVAILABLE_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+_UNAVAILABLE_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.ENOTDIR}
 #: SQLite primary result codes (the low byte of an extended code).
 _SQLITE_FULL = {sqlite3.SQLITE_FULL}
 _SQLITE_UNAVAILABLE = {

@@ -3,6 +3,10 @@ files, small real file systems for the storage cases."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +15,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import SAMPLES
-from tests.mounts import fill, tmpfs
+from tests.mounts import fill, read_only_view, tmpfs
 from tests.service import Server, wait_for
 
 SAMPLE = SAMPLES / "short_clean"
@@ -81,3 +85,80 @@ def test_a_full_disk_answers_507_keeps_the_worker_and_recovers_by_itself(
         finally:
             server.stop()
         assert "Exception in thread" not in server.log.read_text()
+
+
+# ---- 8. broken storage is not ready, and a broken start says so in one line ----------------
+
+
+def _serve_until_exit(data_dir: Path, timeout_s: float = 60.0) -> tuple[int, str]:
+    """Start `podalign serve` on `data_dir`, expecting it to refuse: (exit status, output)."""
+    server = Server(data_dir)
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(server.port)]
+    try:
+        done = subprocess.run(
+            command, env=server.env, capture_output=True, text=True, timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"the service started on broken storage: {exc.stderr!r}") from exc
+    return done.returncode, done.stdout + done.stderr
+
+
+def _one_clear_line(output: str, *words: str) -> None:
+    assert "Traceback" not in output, output[-3000:]
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, output[-3000:]
+    assert all(word in errors[0] for word in words), errors[0]
+
+
+def test_a_read_only_data_folder_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    Server(data).start().stop()
+    with read_only_view(data, tmp_path / "read-only") as view:
+        status, output = _serve_until_exit(view)
+    assert status != 0
+    _one_clear_line(output, "storage_unavailable", "database", str(view))
+
+
+def test_a_damaged_database_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = Server(data, PODALIGN_WORKERS="0").start()
+    try:
+        with server.client() as client:
+            for episode in range(40):
+                metadata = json.dumps({"episode": episode, "notes": "n" * 8000})
+                answer = client.post("/v1/alignments", files=_files(), data={"metadata": metadata})
+                assert answer.status_code == 202, answer.text
+    finally:
+        server.stop()
+    database = data / "podalign.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with database.open("r+b") as raw:
+        raw.seek(4096 * 20)
+        raw.write(bytes(range(256)) * 16)  # one page of the jobs table, overwritten
+    status, output = _serve_until_exit(data)
+    assert status != 0
+    _one_clear_line(output, "storage_unavailable", "database", "damaged")
+
+
+def test_a_job_folder_that_cannot_be_written_is_not_ready_and_errors_are_json(
+    tmp_path: Path,
+) -> None:
+    server = Server(tmp_path / "data").start()
+    jobs = tmp_path / "data" / "jobs"
+    try:
+        with server.client() as client:
+            jobs.rmdir()
+            jobs.write_text("not a folder")
+            ready = client.get("/readyz")
+            assert ready.status_code == 503
+            assert any("job folder" in problem for problem in ready.json()["problems"])
+            refused = client.post("/v1/alignments", files=_files())
+            assert _error(refused) == (503, "storage_unavailable")
+            jobs.unlink()
+            jobs.mkdir()
+            assert client.get("/readyz").status_code == 200
+            accepted = client.post("/v1/alignments", files=_files(), params={"wait": 60})
+            assert accepted.json()["status"] == "succeeded"
+    finally:
+        server.stop()
