@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alignment import AlignmentError
+from app.headers import security_headers
 from app.storage import StorageError, storage_problem
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
-def _internal_error() -> JSONResponse:
+def _internal_error(path: str) -> JSONResponse:
+    """Sent by Starlette's outermost layer, past the middleware: the headers come with it."""
     return JSONResponse(
         error_body(
             "internal_error",
@@ -55,6 +57,7 @@ def _internal_error() -> JSONResponse:
             "what you sent and when.",
         ),
         500,
+        headers=security_headers(path),
     )
 
 
@@ -82,12 +85,12 @@ def install_handlers(app: FastAPI) -> None:
         if storage is not None:
             return await _storage_error(request, storage)
         logger.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return _internal_error()
+        return _internal_error(request.url.path)
 
     # Starlette calls this one last and then re-raises, so the server logs the traceback.
     @app.exception_handler(Exception)
-    async def _internal(_request: Request, _exc: Exception) -> JSONResponse:
-        return _internal_error()
+    async def _internal(request: Request, _exc: Exception) -> JSONResponse:
+        return _internal_error(request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

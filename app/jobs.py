@@ -27,6 +27,7 @@ class NewJob:
     audio_duration_s: float | None
     callback_url: str | None
     client_metadata: Any
+    audio_media_type: str | None = None
 
 
 class JobStore:
@@ -48,6 +49,7 @@ class JobStore:
             audio_filename=new.audio_filename,
             audio_bytes=new.audio_bytes,
             audio_duration_s=new.audio_duration_s,
+            audio_media_type=new.audio_media_type,
             callback_url=new.callback_url,
             client_metadata=None
             if new.client_metadata is None

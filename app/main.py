@@ -18,6 +18,7 @@ from alignment.types import AlignmentResult
 from app.db import Job, connect, migrate
 from app.errors import error_body, install_handlers
 from app.files import JobFiles
+from app.headers import SecurityHeaders
 from app.jobs import JobStore
 from app.metrics import Metrics
 from app.routes import alignments, gentle, health, pages
@@ -168,6 +169,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return await call_next(request)
 
+    # Added last, so it wraps the others: every answer gets the headers, refusals included.
+    app.add_middleware(SecurityHeaders)
     app.include_router(alignments.router)
     app.include_router(gentle.router)
     app.include_router(health.router)

@@ -8,11 +8,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+from playwright.sync_api import Browser
 
 from tests.conftest import SAMPLES
 from tests.mounts import fill, read_only_view, tmpfs
@@ -160,5 +162,55 @@ def test_a_job_folder_that_cannot_be_written_is_not_ready_and_errors_are_json(
             assert client.get("/readyz").status_code == 200
             accepted = client.post("/v1/alignments", files=_files(), params={"wait": 60})
             assert accepted.json()["status"] == "succeeded"
+    finally:
+        server.stop()
+
+
+# ---- 2. nothing uploaded runs on the service's origin ----------------------------------------
+
+
+def _wav_with_markup(path: Path) -> Path:
+    """A valid WAV whose samples are an HTML page with a script (as a browser sniffing it
+    would see them)."""
+    markup = b"<html><body><script>document.title = 'pwned';</script></body></html>"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(bytes(3200) + markup * 200 + bytes(len(markup) % 2) + bytes(32000))
+    return path
+
+
+def test_uploaded_audio_is_served_as_what_it_is_and_cannot_run_script(
+    tmp_path: Path, chromium: Browser
+) -> None:
+    trap = _wav_with_markup(tmp_path / "trap.wav")
+    server = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    try:
+        with server.client() as client:
+            files = {
+                "audio": ("x.html", trap.read_bytes(), "text/html"),
+                "transcript": ("t.txt", b"hello"),
+            }
+            job = client.post("/v1/alignments", files=files).json()
+            audio = client.get(f"/v1/alignments/{job['id']}/audio")
+            assert audio.content == trap.read_bytes()
+            assert audio.headers["content-type"] == "audio/wav"
+            assert audio.headers["x-content-type-options"] == "nosniff"
+            assert "default-src 'none'" in audio.headers["content-security-policy"]
+            for path in ("/", "/healthz", "/v1/alignments/nope", "/static/app.js"):
+                headers = client.get(path).headers
+                assert headers["x-content-type-options"] == "nosniff", path
+                assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+            assert (
+                client.get("/").headers["content-security-policy"].startswith("default-src 'self'")
+            )
+        page = chromium.new_page()
+        try:
+            page.goto(f"{server.url}/v1/alignments/{job['id']}/audio")
+            assert page.evaluate("document.title") != "pwned"
+            assert page.evaluate("document.querySelector('script')") is None
+        finally:
+            page.close()
     finally:
         server.stop()
