@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -39,9 +40,42 @@ def _open(source: str | Path | BinaryIO) -> av.container.InputContainer:
         ) from exc
 
 
+@dataclass(frozen=True)
+class AudioProbe:
+    """What a look at the header and first packets found."""
+
+    #: From the container, or the first packets' timing; 0.0 when neither says.
+    duration_s: float
+    #: The media type of the container that was read (never taken from a file name).
+    media_type: str
+
+
+#: Media type by PyAV's container format name; audio-only where the container can be either.
+_MEDIA_TYPES = {
+    "wav": "audio/wav",
+    "w64": "audio/wav",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "flac": "audio/flac",
+    "aac": "audio/aac",
+    "aiff": "audio/aiff",
+    "caf": "audio/x-caf",
+    "amr": "audio/amr",
+    "mov,mp4,m4a,3gp,3g2,mj2": "audio/mp4",
+    "matroska,webm": "audio/webm",
+    "asf": "audio/x-ms-wma",
+}
+
+
 def probe_audio(source: str | Path) -> float:
     """Check that `source` holds decodable audio without decoding all of it; its duration in
     seconds (estimated from the container, or from the first packets' timing when absent)."""
+    return inspect_audio(source).duration_s
+
+
+def inspect_audio(source: str | Path) -> AudioProbe:
+    """Check that `source` holds decodable audio without decoding all of it: its estimated
+    duration and the media type of its container."""
     container = _open(source)
     try:
         if not container.streams.audio:
@@ -54,13 +88,18 @@ def probe_audio(source: str | Path) -> float:
             raise AudioDecodeError(
                 "The audio stream could not be decoded (corrupt or truncated). Re-export it."
             )
-        if container.duration:
-            return float(container.duration) / 1e6
-        if stream.duration and stream.time_base:
-            return float(stream.duration * stream.time_base)
-        return 0.0
+        media_type = _MEDIA_TYPES.get(container.format.name, "application/octet-stream")
+        return AudioProbe(_estimated_duration_s(container, stream), media_type)
     finally:
         container.close()
+
+
+def _estimated_duration_s(container: av.container.InputContainer, stream: av.AudioStream) -> float:
+    if container.duration:
+        return float(container.duration) / 1e6
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return 0.0
 
 
 def _decodes_some(container: av.container.InputContainer, stream: av.AudioStream) -> bool:

@@ -22,6 +22,7 @@ from app.settings import Settings
 
 EXIT_ALIGNMENT_ERROR = 2
 EXIT_USAGE = 64
+EXIT_STORAGE = 1
 
 if TYPE_CHECKING:
     _Commands = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -215,6 +216,8 @@ def _worker() -> int:
     from app.main import build_service, start_workers, stop_workers
 
     settings = Settings()
+    if not _storage_ready(settings):
+        return EXIT_STORAGE
     service = build_service(settings, workers=max(1, settings.workers))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -252,9 +255,26 @@ def _serve(args: argparse.Namespace) -> int:
     from app.main import create_app
 
     settings = Settings()
+    if not _storage_ready(settings):
+        return EXIT_STORAGE
     host, port = args.host or settings.host, args.port or settings.port
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
+
+
+def _storage_ready(settings: Settings) -> bool:
+    """Check the database and the job folder before starting: a broken one is one line on
+    stderr, not a traceback."""
+    from app.main import open_storage
+    from app.storage import StorageError
+
+    try:
+        store, _files = open_storage(settings)
+    except StorageError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return False
+    store.engine.dispose()
+    return True
 
 
 def _align(args: argparse.Namespace) -> int:

@@ -37,6 +37,8 @@ class Job(Base):
     audio_filename: Mapped[str | None] = mapped_column(String(300), nullable=True)
     audio_bytes: Mapped[int] = mapped_column(Integer, default=0)
     audio_duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: What the probe found the audio to be (None for jobs from before it was recorded).
+    audio_media_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
     callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     client_metadata: Mapped[str | None] = mapped_column(Text, nullable=True)
     words_aligned: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 from typing import BinaryIO
+
+from app.storage import StorageError
 
 _CHUNK = 1024 * 1024
 
@@ -52,10 +55,38 @@ class JobFiles:
         temporary.write_bytes(data)
         os.replace(temporary, self.result(job_id))
 
+    def room_problem(self, min_free_bytes: int) -> StorageError | None:
+        """Why the job folder cannot take new files now (read-only, or under the free-space
+        floor that keeps room for the database and results); None when it can."""
+        stats = os.statvfs(self.root)
+        if stats.f_flag & os.ST_RDONLY:
+            return StorageError(
+                "storage_unavailable", "The job folder is on a read-only file system."
+            )
+        free = stats.f_bavail * stats.f_frsize
+        if free < min_free_bytes:
+            return StorageError(
+                "storage_full",
+                f"The server's disk has {free / 1024**2:.1f} MB free, under the "
+                f"{min_free_bytes / 1024**2:.1f} MB it keeps in reserve. Try again later; the "
+                "operator can free space by deleting finished alignments.",
+            )
+        return None
+
+    def probe_write(self) -> None:
+        """Write and remove a small file; OSError when the folder cannot be written."""
+        path = self.root / f".probe-{uuid.uuid4().hex}"
+        try:
+            path.write_bytes(b"podalign")
+        finally:
+            path.unlink(missing_ok=True)
+
     def sweep_incoming(self) -> None:
         """Uploads cut off by a crash leave `.incoming-*` folders: remove them at start."""
         for path in self.root.glob(".incoming-*"):
             shutil.rmtree(path, ignore_errors=True)
+        for path in self.root.glob(".probe-*"):
+            path.unlink(missing_ok=True)
 
 
 def copy_limited(source: BinaryIO, destination: Path, limit: int) -> int:

@@ -8,11 +8,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import Job, WebhookDelivery
+from app.storage import StorageError
 
 FINISHED = ("succeeded", "failed", "canceled")
 
@@ -26,6 +27,7 @@ class NewJob:
     audio_duration_s: float | None
     callback_url: str | None
     client_metadata: Any
+    audio_media_type: str | None = None
 
 
 class JobStore:
@@ -47,6 +49,7 @@ class JobStore:
             audio_filename=new.audio_filename,
             audio_bytes=new.audio_bytes,
             audio_duration_s=new.audio_duration_s,
+            audio_media_type=new.audio_media_type,
             callback_url=new.callback_url,
             client_metadata=None
             if new.client_metadata is None
@@ -55,6 +58,21 @@ class JobStore:
         with self._sessions.begin() as session:
             session.add(job)
         return job
+
+    def check(self, thorough: bool = False) -> None:
+        """Raise (a database error) unless the store answers and can take a write: a row is
+        changed inside a transaction that is rolled back. `thorough` also runs SQLite's
+        integrity check, which reads every page."""
+        with self.engine.connect() as connection:
+            try:
+                if thorough and connection.dialect.name == "sqlite":
+                    verdict = str(connection.exec_driver_sql("PRAGMA quick_check").scalar())
+                    if verdict != "ok":
+                        summary = "; ".join(verdict.split("\n")[:3])[:300]
+                        raise StorageError("storage_unavailable", f"it is damaged: {summary}")
+                connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            finally:
+                connection.rollback()
 
     def get(self, job_id: str) -> Job | None:
         with self._sessions() as session:
@@ -133,6 +151,15 @@ class JobStore:
 
     def fail(self, job_id: str, code: str, message: str) -> None:
         self._finish(job_id, status="failed", stage="done", error_code=code, error_message=message)
+
+    def release(self, job_id: str) -> None:
+        """Put a running job back in the queue (its worker could not store the outcome)."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "running")
+                .values(status="queued", stage="queued", progress=0.0, lease_expires_at=None)
+            )
 
     def cancel(self, job_id: str) -> str | None:
         """Mark canceled (a running job stops at its next progress report); the old status."""

@@ -10,17 +10,21 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from alignment.types import AlignmentResult
 from app.db import Job, connect, migrate
 from app.errors import error_body, install_handlers
 from app.files import JobFiles
+from app.headers import SecurityHeaders
 from app.jobs import JobStore
 from app.metrics import Metrics
 from app.routes import alignments, gentle, health, pages
 from app.service import Service
 from app.settings import Settings
+from app.storage import StorageError, storage_problem
 from app.webhooks import WebhookSender
 from app.worker import Models, Worker
 
@@ -38,14 +42,47 @@ Errors are JSON: `{"error": {"code": "...", "message": "..."}}`.
 """
 
 
+def open_storage(settings: Settings) -> tuple[JobStore, JobFiles]:
+    """The job store (migrated) and the job folder, checked: a damaged, read-only or
+    unreachable store or folder raises one StorageError that says which and what to do."""
+    database = make_url(settings.database).render_as_string(hide_password=True)
+    try:
+        engine = connect(settings.database)
+        migrate(engine)
+        store = JobStore(engine)
+        store.check(thorough=True)
+    except (SQLAlchemyError, OSError, StorageError) as exc:
+        raise _startup_error(f"the database {database}", exc) from exc
+    try:
+        files = JobFiles(settings.jobs_dir)
+        files.probe_write()
+        files.sweep_incoming()
+    except OSError as exc:
+        raise _startup_error(f"the job folder {settings.jobs_dir.resolve()}", exc) from exc
+    return store, files
+
+
+def _startup_error(what: str, exc: Exception) -> StorageError:
+    problem = storage_problem(exc)
+    reason = exc.message if isinstance(exc, StorageError) else _first_line(exc)
+    return StorageError(
+        problem.code if problem is not None else "storage_unavailable",
+        f"{what} cannot be used ({reason}). Check that it exists, is writable and not full; "
+        "a damaged database must be restored from a backup or moved away.",
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0][:300] if text else type(orig).__name__
+
+
 def build_service(settings: Settings, workers: int | None = None) -> Service:
     """Everything but HTTP. `workers` threads (default: the setting; 0: an API-only process
     whose jobs a separate `podalign worker` runs)."""
-    engine = connect(settings.database)
-    migrate(engine)
-    store = JobStore(engine)
-    files = JobFiles(settings.jobs_dir)
-    files.sweep_incoming()
+    store, files = open_storage(settings)
+    engine = store.engine
     metrics = Metrics(store.counts_by_status)
     webhooks = WebhookSender(engine, settings.webhook_secret)
 
@@ -132,6 +169,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return await call_next(request)
 
+    # Added last, so it wraps the others: every answer gets the headers, refusals included.
+    app.add_middleware(SecurityHeaders)
     app.include_router(alignments.router)
     app.include_router(gentle.router)
     app.include_router(health.router)

@@ -18,6 +18,7 @@ from app.files import JobFiles
 from app.jobs import FINISHED, JobStore
 from app.metrics import Metrics
 from app.settings import Settings
+from app.storage import storage_problem
 from app.webhooks import WebhookSender
 from app.worker import Models, Worker
 
@@ -42,6 +43,51 @@ class Service:
             )
         return job
 
+    def problems(self) -> list[str]:
+        """Why this process cannot do its work now: an empty list when it can."""
+        problems = [*self._storage_problems(), *self._worker_problems()]
+        if self.workers and self.models.loaded(self.settings.model) is None:
+            problems.append(f"model {self.settings.model!r} not loaded yet")
+        return problems
+
+    def _storage_problems(self) -> list[str]:
+        problems: list[str] = []
+        try:
+            self.store.check()
+        except Exception as exc:
+            problems.append(f"the database cannot be written: {_describe(exc)}")
+        try:
+            self.files.probe_write()
+            room = self.files.room_problem(self.settings.min_free_bytes)
+        except Exception as exc:
+            problems.append(f"the job folder cannot be written: {_describe(exc)}")
+        else:
+            if room is not None:
+                problems.append(room.message)
+        return problems
+
+    def _worker_problems(self) -> list[str]:
+        return [
+            f"{worker.name} has stopped" if not worker.alive else f"{worker.name} {worker.problem}"
+            for worker in self.workers
+            if not worker.alive or worker.problem is not None
+        ]
+
+    def remove(self, job: Job) -> None:
+        """Cancel the job (a running one stops at its next progress report) and delete its
+        files; a finished job's row goes too. Works on a full disk: when the store cannot
+        record the cancellation, the files go first, which makes the room to record it."""
+        try:
+            previous = self.store.cancel(job.id)
+        except Exception as exc:
+            if storage_problem(exc) is None:
+                raise
+            self.files.discard(job.id)
+            previous = self.store.cancel(job.id)
+        self.files.discard(job.id)
+        if previous in FINISHED:
+            self.store.delete(job.id)
+
     def finished_result(self, job: Job) -> dict[str, Any]:
         """The stored result of a succeeded job; 409 while it is not there yet."""
         if job.status != "succeeded":
@@ -56,6 +102,11 @@ class Service:
             )
         data: dict[str, Any] = json.loads(self.files.result(job.id).read_text(encoding="utf-8"))
         return data
+
+
+def _describe(exc: BaseException) -> str:
+    storage = storage_problem(exc)
+    return storage.message if storage is not None else f"{type(exc).__name__}: {exc}"
 
 
 async def wait_until_finished(service: Service, job: Job, timeout_s: float) -> Job:

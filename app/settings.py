@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     max_audio_s: float = 6 * 3600.0
     max_transcript_bytes: int = 5 * 1024**2
+    #: Free space kept on the data disk: below it uploads get 507 and workers take no new job,
+    #: so the database always has room to record what happens.
+    min_free_bytes: int = 128 * 1024**2
     workers: int = 1
     #: Finished jobs and their files are deleted after this many days (0: keep forever).
     retention_days: float = 30.0

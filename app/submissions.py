@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from alignment import AlignmentError
-from alignment.audio import probe_audio
+from alignment.audio import AudioProbe, inspect_audio
 from alignment.engine import is_known_language
 from alignment.text import decode_transcript
 from app.db import Job
@@ -36,6 +36,9 @@ class Submission:
 def submit(service: Service, form: Submission) -> Job:
     """Check everything, store the files under a new id, and queue the job; on any failure
     nothing is left behind."""
+    room = service.files.room_problem(service.settings.min_free_bytes)
+    if room is not None:
+        raise room
     model, language = _model_and_language(service, form)
     callback = _callback(form.callback_url)
     metadata = _metadata(form.metadata)
@@ -44,10 +47,19 @@ def submit(service: Service, form: Submission) -> Job:
     try:
         _store_transcript(service, form, folder / "transcript.txt")
         size = _store_audio(service, form.audio, folder / "audio")
-        duration = _checked_duration(service, folder / "audio")
+        probe = _checked_probe(service, folder / "audio")
         service.files.publish(job_id)
         name = _display_name(form.audio_filename)
-        new = NewJob(model, language, name, size, duration or None, callback, metadata)
+        new = NewJob(
+            model,
+            language,
+            name,
+            size,
+            probe.duration_s or None,
+            callback,
+            metadata,
+            probe.media_type,
+        )
         return service.store.create(new, job_id)
     except AlignmentError as exc:
         service.files.discard(job_id)
@@ -75,9 +87,10 @@ def _model_and_language(service: Service, form: Submission) -> tuple[str, str | 
     return model, language
 
 
-def _checked_duration(service: Service, audio: Path) -> float:
+def _checked_probe(service: Service, audio: Path) -> AudioProbe:
     """Decodes the header and first packets (never trusting the name or content type)."""
-    duration = probe_audio(audio)
+    probe = inspect_audio(audio)
+    duration = probe.duration_s
     limit = service.settings.max_audio_s
     if duration > limit:
         raise ApiError(
@@ -86,7 +99,7 @@ def _checked_duration(service: Service, audio: Path) -> float:
             f"The audio lasts {duration / 3600:.2f} h; the limit here is {limit / 3600:.2f} h. "
             "Split the episode.",
         )
-    return duration
+    return probe
 
 
 def _store_transcript(service: Service, form: Submission, path: Path) -> None:

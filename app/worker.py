@@ -15,11 +15,14 @@ from app.db import Job
 from app.files import JobFiles
 from app.jobs import JobStore
 from app.settings import Settings
+from app.storage import storage_problem
 from app.webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
 
 _REPORT_EVERY_S = 1.0
+_IDLE_S = 0.3
+_RETRY_S = 2.0
 _RECOVER_EVERY_S = 15.0
 _RETENTION_EVERY_S = 3600.0
 
@@ -78,6 +81,10 @@ class Worker:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._next_recover = 0.0
         self._next_retention = 0.0
+        #: Why this worker cannot take jobs now (None: it can); /readyz reports it.
+        self.problem: str | None = None
+        #: Outcomes not yet recorded (the store could not be written): job id -> (code, message).
+        self._unsettled: dict[str, tuple[str | None, str | None]] = {}
 
     def start(self) -> None:
         self._thread.start()
@@ -86,19 +93,45 @@ class Worker:
         self._stop.set()
         self._thread.join(timeout=timeout_s)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._housekeeping()
-                job = self.store.claim_next(self.settings.lease_s)
-            except Exception:
-                logger.exception("worker could not reach the job store; retrying")
-                self._stop.wait(2.0)
+                ran = self._step()
+            except Exception as exc:  # no error may end a worker: say so, wait, go on
+                self._report_problem(f"failed: {_describe(exc)}", exc)
+                self._stop.wait(_RETRY_S)
                 continue
-            if job is None:
-                self._stop.wait(0.3)
-                continue
-            self.run_job(job)
+            if not ran:
+                self._stop.wait(_IDLE_S)
+
+    def _step(self) -> bool:
+        """Housekeeping, then one job when there is room for its outcome; whether one ran."""
+        self._housekeeping()
+        room = self.files.room_problem(self.settings.min_free_bytes)
+        if room is not None:
+            self._report_problem(f"takes no new job: {room.message}")
+            return False
+        self._settle_pending()
+        job = self.store.claim_next(self.settings.lease_s)
+        self._report_problem(None)
+        if job is None:
+            return False
+        self.run_job(job)
+        return True
+
+    def _report_problem(self, problem: str | None, exc: BaseException | None = None) -> None:
+        """Remember why this worker cannot work (for /readyz); log each change once."""
+        if problem == self.problem:
+            return
+        self.problem = problem
+        if problem is None:
+            logger.info("%s: working again", self.name)
+        else:
+            logger.error("%s: %s; retrying", self.name, problem, exc_info=exc)
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
@@ -128,20 +161,50 @@ class Worker:
             logger.info("job %s: canceled while running", job.id)
         except AlignmentError as exc:
             logger.info("job %s: failed: %s", job.id, exc)
-            self.store.fail(job.id, exc.code, exc.message)
+            self._settle(job, exc.code, exc.message)
         except Exception as exc:
-            logger.exception("job %s: failed unexpectedly", job.id)
-            self.store.fail(
-                job.id,
-                "internal_error",
-                f"The aligner failed unexpectedly ({type(exc).__name__})."
-                " The job can be submitted again; if it fails again, report it with this id.",
-            )
+            self._failed_unexpectedly(job, exc)
         finally:
             heartbeat.stop()
         finished = self.store.get(job.id)
         if finished is not None:
             self._announce(finished, result, time.monotonic() - started)
+
+    def _failed_unexpectedly(self, job: Job, exc: Exception) -> None:
+        storage = storage_problem(exc)
+        if storage is None:
+            logger.exception("job %s: failed unexpectedly", job.id)
+            self._settle(
+                job,
+                "internal_error",
+                f"The aligner failed unexpectedly ({type(exc).__name__})."
+                " The job can be submitted again; if it fails again, report it with this id.",
+            )
+        elif job.attempts < self.settings.max_attempts:
+            # Storage comes back (space is freed, a disk remounted): the job runs again then.
+            logger.warning("job %s: back to the queue: %s", job.id, storage)
+            self._settle(job, None, None)
+        else:
+            logger.warning("job %s: failed: %s", job.id, storage)
+            self._settle(job, storage.code, storage.message)
+
+    def _settle(self, job: Job, code: str | None, message: str | None) -> None:
+        """Record a failure (or, with no code, put the job back in the queue). When even that
+        cannot be written, it is tried again before the next job (and the job's lease runs
+        out meanwhile, so another process may retry it)."""
+        self._unsettled[job.id] = (code, message)
+        try:
+            self._settle_pending()
+        except Exception as exc:
+            logger.error("job %s: could not record its outcome yet: %s", job.id, _describe(exc))
+
+    def _settle_pending(self) -> None:
+        for job_id, (code, message) in list(self._unsettled.items()):
+            if code is None:
+                self.store.release(job_id)
+            else:
+                self.store.fail(job_id, code, message or "")
+            del self._unsettled[job_id]
 
     def _align(self, job: Job, heartbeat: _Heartbeat) -> AlignmentResult:
         transcript = self.files.transcript(job.id).read_bytes()
@@ -192,6 +255,11 @@ def webhook_payload(job: Job) -> dict[str, Any]:
     }
 
 
+def _describe(exc: BaseException) -> str:
+    storage = storage_problem(exc)
+    return str(storage) if storage is not None else f"{type(exc).__name__}: {exc}"
+
+
 class _TooLong(AlignmentError):
     code = "audio_too_long"
 
@@ -211,6 +279,7 @@ class _Heartbeat:
         self._stage, self._fraction = "starting", 0.0
         self._wanted = True
         self._last_report = 0.0
+        self._failing = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
@@ -254,8 +323,12 @@ class _Heartbeat:
                 self._store.report(self._job_id, stage, _overall(stage, fraction), self._lease_s)
                 and self._wanted
             )
-        except Exception:
-            logger.exception("job %s: could not save progress", self._job_id)
+        except Exception as exc:
+            if not self._failing:  # once per outage, not once a second
+                logger.warning("job %s: could not save progress: %s", self._job_id, _describe(exc))
+            self._failing = True
+        else:
+            self._failing = False
 
 
 _STAGES = {

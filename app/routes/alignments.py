@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -102,11 +101,7 @@ def get_alignment(service: ServiceDep, job_id: str) -> JobOut:
 )
 def delete_alignment(service: ServiceDep, job_id: str) -> Response:
     """Cancels a queued or running job and deletes its files; a finished job is removed."""
-    job = service.job(job_id)
-    previous = service.store.cancel(job.id)
-    service.files.discard(job.id)
-    if previous in FINISHED:
-        service.store.delete(job.id)
+    service.remove(service.job(job_id))
     return Response(status_code=204)
 
 
@@ -192,8 +187,8 @@ def get_audio(service: ServiceDep, job_id: str) -> FileResponse:
     path = service.files.audio(job.id)
     if not path.exists():
         raise ApiError(404, "not_found", "This alignment's audio was deleted.")
-    media_type = mimetypes.guess_type(job.audio_filename or "")[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type)
+    # The type the probe found, never one guessed from the client's file name.
+    return FileResponse(path, media_type=job.audio_media_type or "application/octet-stream")
 
 
 def _ascii_filename(name: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
 
 from app.service import ServiceDep
 
@@ -16,17 +15,10 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Database reachable and model loaded")
+@router.get("/readyz", summary="Database and job folder writable, workers working, model loaded")
 def readyz(service: ServiceDep) -> JSONResponse:
-    problems: list[str] = []
-    try:
-        with service.store.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:
-        problems.append(f"database unreachable: {type(exc).__name__}")
+    problems = service.problems()
     aligner = service.models.loaded(service.settings.model)
-    if aligner is None and service.workers:  # an API-only process needs no model
-        problems.append(f"model {service.settings.model!r} not loaded yet")
     body = {
         "status": "ready" if not problems else "not_ready",
         "problems": problems,

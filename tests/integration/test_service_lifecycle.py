@@ -28,29 +28,6 @@ def _files(audio: Path = SAMPLE / "audio.wav", text: Path = SAMPLE / "text.txt")
     return {"audio": (audio.name, audio.read_bytes()), "transcript": (text.name, text.read_bytes())}
 
 
-@pytest.fixture
-def long_episode(tmp_path: Path) -> tuple[Path, Path]:
-    """The sample seven times over (3 minutes): long enough to kill the server mid-job."""
-    audio = tmp_path / "long.mp3"
-    run_tool(
-        "ffmpeg",
-        "-v",
-        "error",
-        "-stream_loop",
-        "6",
-        "-i",
-        str(SAMPLE / "audio.wav"),
-        "-ac",
-        "1",
-        "-b:a",
-        "48k",
-        str(audio),
-    )
-    text = tmp_path / "long.txt"
-    text.write_text(((SAMPLE / "text.txt").read_text().strip() + "\n") * 7)
-    return audio, text
-
-
 def test_a_killed_server_finishes_its_jobs_after_a_restart(
     tmp_path: Path, long_episode: tuple[Path, Path]
 ) -> None:

@@ -1,0 +1,216 @@
+"""The service as an attacker or a careless operator meets it (issue 11): a real server, real
+files, small real file systems for the storage cases."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+import wave
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Browser
+
+from tests.conftest import SAMPLES
+from tests.mounts import fill, read_only_view, tmpfs
+from tests.service import Server, wait_for
+
+SAMPLE = SAMPLES / "short_clean"
+
+
+def _files(audio: Path = SAMPLE / "audio.wav", text: Path = SAMPLE / "text.txt") -> Any:
+    return {"audio": (audio.name, audio.read_bytes()), "transcript": (text.name, text.read_bytes())}
+
+
+def _error(answer: httpx.Response) -> tuple[int, str]:
+    """(status, code) of an error answer, which must be the documented JSON shape."""
+    assert answer.headers["content-type"] == "application/json", answer.text[:300]
+    body = answer.json()
+    assert body["error"]["message"], body
+    return answer.status_code, body["error"]["code"]
+
+
+def _until(condition: Callable[[], Any], what: str, timeout_s: float = 120.0) -> Any:
+    """Poll `condition` until it returns something true; fail after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.2)
+    return value
+
+
+def _worker_problems(client: httpx.Client) -> list[str]:
+    ready = client.get("/readyz")
+    return [p for p in ready.json()["problems"] if p.startswith("worker-")]
+
+
+# ---- 1. a storage error must not stop the queue --------------------------------------------
+
+
+def test_a_full_disk_answers_507_keeps_the_worker_and_recovers_by_itself(
+    tmp_path: Path, long_episode: tuple[Path, Path]
+) -> None:
+    with tmpfs(tmp_path / "disk", 48) as disk:
+        server = Server(disk, PODALIGN_LEASE_S="3", PODALIGN_MIN_FREE_BYTES=str(1024**2)).start()
+        try:
+            with server.client() as client:
+                running = client.post("/v1/alignments", files=_files(*long_episode)).json()
+                queued = [client.post("/v1/alignments", files=_files()).json() for _ in range(3)]
+                _until(
+                    lambda: client.get(f"/v1/alignments/{running['id']}").json()["progress"] > 0.1,
+                    "the long job is under way",
+                )
+                filler = fill(disk)
+                assert _error(client.post("/v1/alignments", files=_files())) == (
+                    507,
+                    "storage_full",
+                )
+                # The long job cannot store its result; the worker lives on and says why it
+                # takes no job, and the service is not ready while the disk is full.
+                problems = _until(lambda: _worker_problems(client), "the worker reports")
+                assert "takes no new job" in problems[0]
+                assert client.get("/readyz").status_code == 503
+                # Deleting works on a full disk (it frees space).
+                assert client.delete(f"/v1/alignments/{queued[0]['id']}").status_code == 204
+                assert not (disk / "jobs" / queued[0]["id"]).exists()
+                filler.unlink()
+                _until(lambda: client.get("/readyz").status_code == 200, "ready again")
+                done = [wait_for(client, job["id"]) for job in (running, *queued[1:])]
+                assert [job["status"] for job in done] == ["succeeded"] * 3, done
+                gone = client.get(f"/v1/alignments/{queued[0]['id']}").json()
+                assert gone["status"] == "canceled"
+        finally:
+            server.stop()
+        assert "Exception in thread" not in server.log.read_text()
+
+
+# ---- 8. broken storage is not ready, and a broken start says so in one line ----------------
+
+
+def _serve_until_exit(data_dir: Path, timeout_s: float = 60.0) -> tuple[int, str]:
+    """Start `podalign serve` on `data_dir`, expecting it to refuse: (exit status, output)."""
+    server = Server(data_dir)
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(server.port)]
+    try:
+        done = subprocess.run(
+            command, env=server.env, capture_output=True, text=True, timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f"the service started on broken storage: {exc.stderr!r}") from exc
+    return done.returncode, done.stdout + done.stderr
+
+
+def _one_clear_line(output: str, *words: str) -> None:
+    assert "Traceback" not in output, output[-3000:]
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, output[-3000:]
+    assert all(word in errors[0] for word in words), errors[0]
+
+
+def test_a_read_only_data_folder_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    Server(data).start().stop()
+    with read_only_view(data, tmp_path / "read-only") as view:
+        status, output = _serve_until_exit(view)
+    assert status != 0
+    _one_clear_line(output, "storage_unavailable", "database", str(view))
+
+
+def test_a_damaged_database_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = Server(data, PODALIGN_WORKERS="0").start()
+    try:
+        with server.client() as client:
+            for episode in range(40):
+                metadata = json.dumps({"episode": episode, "notes": "n" * 8000})
+                answer = client.post("/v1/alignments", files=_files(), data={"metadata": metadata})
+                assert answer.status_code == 202, answer.text
+    finally:
+        server.stop()
+    database = data / "podalign.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with database.open("r+b") as raw:
+        raw.seek(4096 * 20)
+        raw.write(bytes(range(256)) * 16)  # one page of the jobs table, overwritten
+    status, output = _serve_until_exit(data)
+    assert status != 0
+    _one_clear_line(output, "storage_unavailable", "database", "damaged")
+
+
+def test_a_job_folder_that_cannot_be_written_is_not_ready_and_errors_are_json(
+    tmp_path: Path,
+) -> None:
+    server = Server(tmp_path / "data").start()
+    jobs = tmp_path / "data" / "jobs"
+    try:
+        with server.client() as client:
+            jobs.rmdir()
+            jobs.write_text("not a folder")
+            ready = client.get("/readyz")
+            assert ready.status_code == 503
+            assert any("job folder" in problem for problem in ready.json()["problems"])
+            refused = client.post("/v1/alignments", files=_files())
+            assert _error(refused) == (503, "storage_unavailable")
+            jobs.unlink()
+            jobs.mkdir()
+            assert client.get("/readyz").status_code == 200
+            accepted = client.post("/v1/alignments", files=_files(), params={"wait": 60})
+            assert accepted.json()["status"] == "succeeded"
+    finally:
+        server.stop()
+
+
+# ---- 2. nothing uploaded runs on the service's origin ----------------------------------------
+
+
+def _wav_with_markup(path: Path) -> Path:
+    """A valid WAV whose samples are an HTML page with a script (as a browser sniffing it
+    would see them)."""
+    markup = b"<html><body><script>document.title = 'pwned';</script></body></html>"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(bytes(3200) + markup * 200 + bytes(len(markup) % 2) + bytes(32000))
+    return path
+
+
+def test_uploaded_audio_is_served_as_what_it_is_and_cannot_run_script(
+    tmp_path: Path, chromium: Browser
+) -> None:
+    trap = _wav_with_markup(tmp_path / "trap.wav")
+    server = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    try:
+        with server.client() as client:
+            files = {
+                "audio": ("x.html", trap.read_bytes(), "text/html"),
+                "transcript": ("t.txt", b"hello"),
+            }
+            job = client.post("/v1/alignments", files=files).json()
+            audio = client.get(f"/v1/alignments/{job['id']}/audio")
+            assert audio.content == trap.read_bytes()
+            assert audio.headers["content-type"] == "audio/wav"
+            assert audio.headers["x-content-type-options"] == "nosniff"
+            assert "default-src 'none'" in audio.headers["content-security-policy"]
+            for path in ("/", "/healthz", "/v1/alignments/nope", "/static/app.js"):
+                headers = client.get(path).headers
+                assert headers["x-content-type-options"] == "nosniff", path
+                assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+            assert (
+                client.get("/").headers["content-security-policy"].startswith("default-src 'self'")
+            )
+        page = chromium.new_page()
+        try:
+            page.goto(f"{server.url}/v1/alignments/{job['id']}/audio")
+            assert page.evaluate("document.title") != "pwned"
+            assert page.evaluate("document.querySelector('script')") is None
+        finally:
+            page.close()
+    finally:
+        server.stop()
