@@ -4,6 +4,7 @@ files, small real file systems for the storage cases."""
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser
 
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, run_tool
 from tests.mounts import fill, read_only_view, tmpfs
 from tests.service import Server, wait_for
 
@@ -212,5 +213,97 @@ def test_uploaded_audio_is_served_as_what_it_is_and_cannot_run_script(
             assert page.evaluate("document.querySelector('script')") is None
         finally:
             page.close()
+    finally:
+        server.stop()
+
+
+# ---- 3. uploads are counted as they arrive and written once ----------------------------------
+
+
+class _ChunkedUpload:
+    """A multipart POST sent by hand with chunked transfer encoding, so that a test can stop
+    half-way and look at the server before the body ends."""
+
+    boundary = "podalign-hardening"
+
+    def __init__(self, server: Server, path: str = "/v1/alignments") -> None:
+        self.socket = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        self.socket.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n"
+            f"Content-Type: multipart/form-data; boundary={self.boundary}\r\n\r\n".encode()
+        )
+
+    def part(self, name: str, filename: str | None = None) -> None:
+        named = f'; filename="{filename}"' if filename else ""
+        self.send(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"{named}\r\n\r\n'
+        )
+
+    def send(self, data: bytes | str) -> None:
+        raw = data.encode() if isinstance(data, str) else data
+        if raw:
+            self.socket.sendall(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+
+    def finish(self) -> None:
+        self.send(f"--{self.boundary}--\r\n")
+        self.socket.sendall(b"0\r\n\r\n")
+
+    def answer(self) -> tuple[int, dict[str, Any]]:
+        """The status and JSON body of the response (waits up to the socket's timeout)."""
+        data = self._receive_until(lambda got: b"\r\n\r\n" in got, b"")
+        head, body = data.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+        length = int(headers["content-length"])
+        body = self._receive_until(lambda got: len(got) >= length, body)
+        self.socket.close()
+        return int(lines[0].split()[1]), json.loads(body)
+
+    def _receive_until(self, done: Callable[[bytes], bool], data: bytes) -> bytes:
+        while not done(data):
+            received = self.socket.recv(65536)
+            assert received, f"the connection closed before a full answer: {data!r}"
+            data += received
+        return data
+
+
+def test_an_upload_streams_into_the_job_folder_and_stops_at_the_limit(tmp_path: Path) -> None:
+    big = tmp_path / "big.wav"
+    run_tool(
+        "ffmpeg", "-v", "error", "-stream_loop", "3", "-i", str(SAMPLE / "audio.wav"), str(big)
+    )
+    audio = big.read_bytes()
+    limited = len(audio) // 2
+    server = Server(
+        tmp_path / "data", PODALIGN_WORKERS="0", PODALIGN_MAX_UPLOAD_BYTES=str(limited)
+    ).start()
+    jobs = tmp_path / "data" / "jobs"
+    try:
+        # Over the limit: the 413 comes while the client is still sending, nothing is kept.
+        upload = _ChunkedUpload(server)
+        upload.part("audio", "big.wav")
+        for start in range(0, limited + 512 * 1024, 64 * 1024):
+            upload.send(audio[start : start + 64 * 1024])
+        status, body = upload.answer()
+        assert (status, body["error"]["code"]) == (413, "audio_too_large")
+        _until(lambda: not list(jobs.glob(".incoming-*")), "the partial upload is removed")
+        server.stop()
+        server.env["PODALIGN_MAX_UPLOAD_BYTES"] = str(2 * len(audio))
+        server.start()
+        # Within the limit: the audio is written into the job's own folder as it arrives.
+        upload = _ChunkedUpload(server)
+        upload.part("transcript", "t.txt")
+        upload.send((SAMPLE / "text.txt").read_bytes() * 4)
+        upload.send("\r\n")
+        upload.part("audio", "big.wav")
+        upload.send(audio[: len(audio) // 2])
+        incoming = _until(lambda: list(jobs.glob(".incoming-*/audio")), "the audio is on disk")
+        _until(lambda: incoming[0].stat().st_size >= len(audio) // 4, "the audio grows on disk")
+        upload.send(audio[len(audio) // 2 :])
+        upload.send("\r\n")
+        upload.finish()
+        status, job = upload.answer()
+        assert status == 202, job
+        assert (jobs / job["id"] / "audio").read_bytes() == audio
     finally:
         server.stop()
