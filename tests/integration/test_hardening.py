@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from tests.mounts import fill, read_only_view, tmpfs
 from tests.service import Server, wait_for
 
 SAMPLE = SAMPLES / "short_clean"
+LAVFI = ("-v", "error", "-f", "lavfi", "-i")  # ffmpeg's generated sources
 
 
 def _files(audio: Path = SAMPLE / "audio.wav", text: Path = SAMPLE / "text.txt") -> Any:
@@ -307,3 +309,34 @@ def test_an_upload_streams_into_the_job_folder_and_stops_at_the_limit(tmp_path: 
         assert (jobs / job["id"] / "audio").read_bytes() == audio
     finally:
         server.stop()
+
+
+# ---- 4. the duration limit counts decoded audio -------------------------------------------
+
+
+def _mkv_claiming(path: Path, lasts_s: int, claims_s: float) -> Path:
+    """A Matroska file of `lasts_s` seconds of silence whose header says `claims_s`."""
+    run_tool(
+        "ffmpeg", *LAVFI, "anullsrc=r=16000:cl=mono", "-t", str(lasts_s), "-c:a", "flac", str(path)
+    )
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\x44\x89\x88")  # Segment Info > Duration, an 8-byte float in ms
+    data[at + 3 : at + 11] = struct.pack(">d", claims_s * 1000)
+    path.write_bytes(data)
+    return path
+
+
+def test_audio_longer_than_its_header_says_stops_at_the_limit(tmp_path: Path) -> None:
+    liar = _mkv_claiming(tmp_path / "liar.mkv", lasts_s=900, claims_s=10)
+    server = Server(tmp_path / "data", PODALIGN_MAX_AUDIO_S="60").start()
+    try:
+        with server.client() as client:
+            files = {"audio": ("liar.mkv", liar.read_bytes()), "transcript": ("t.txt", b"hi")}
+            job = client.post("/v1/alignments", files=files).json()
+            assert job["audio_duration_s"] == 10.0  # what the header claims
+            done = wait_for(client, job["id"])
+        assert done["status"] == "failed"
+        assert done["error"]["code"] == "audio_too_long", done["error"]
+    finally:
+        server.stop()
+    assert "aligned" not in server.log.read_text()  # it never reached the model
