@@ -12,6 +12,7 @@ from alignment.audio import AudioProbe, inspect_audio
 from alignment.engine import is_known_language
 from alignment.text import decode_transcript
 from app.db import Job
+from app.destinations import Refused, check_url
 from app.errors import ApiError, from_alignment_error
 from app.jobs import NewJob
 from app.service import Service
@@ -39,7 +40,7 @@ def submit(service: Service, submission: Submission) -> Job:
     form = submission.form
     try:
         model, language = _model_and_language(service, submission)
-        callback = _callback(submission.field("callback_url"))
+        callback = _callback(service, submission.field("callback_url"))
         metadata = _metadata(submission.field("metadata"))
         _store_transcript(service, submission, service.files.incoming_path(form.job_id))
         audio = _received_audio(form)
@@ -130,11 +131,22 @@ def _received_audio(form: ReceivedForm) -> ReceivedFile:
     return audio
 
 
-def _callback(url: str | None) -> str | None:
+def _callback(service: Service, url: str | None) -> str | None:
     if not url:
         return None
     if not url.startswith(("http://", "https://")) or len(url) > 2000:
         raise ApiError(422, "invalid_option", "callback_url must be an http:// or https:// URL.")
+    if not service.settings.webhook_secret:
+        raise ApiError(
+            422,
+            "callbacks_disabled",
+            "This service signs every callback and has no secret to sign with "
+            "(PODALIGN_WEBHOOK_SECRET): poll the job instead, or ask the operator to set one.",
+        )
+    try:
+        check_url(url, service.settings.webhook_allow_private_networks)
+    except Refused as exc:
+        raise ApiError(422, "callback_not_allowed", str(exc)) from exc
     return url
 
 

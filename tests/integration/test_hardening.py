@@ -3,15 +3,18 @@ files, small real file systems for the storage cases."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
 import sqlite3
 import struct
 import subprocess
 import sys
+import threading
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ from playwright.sync_api import Browser
 
 from tests.conftest import SAMPLES, run_tool
 from tests.mounts import fill, read_only_view, tmpfs
-from tests.service import Server, wait_for
+from tests.service import Server, free_port, wait_for
 
 SAMPLE = SAMPLES / "short_clean"
 LAVFI = ("-v", "error", "-f", "lavfi", "-i")  # ffmpeg's generated sources
@@ -340,3 +343,101 @@ def test_audio_longer_than_its_header_says_stops_at_the_limit(tmp_path: Path) ->
     finally:
         server.stop()
     assert "aligned" not in server.log.read_text()  # it never reached the model
+
+
+# ---- 5. callbacks go only where they may, signed, and no further ----------------------------
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Records every request it gets and answers with its server's `reply`."""
+
+    def _record(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.calls.append((self.command, dict(self.headers), self.rfile.read(length)))  # type: ignore[attr-defined]
+        status, headers = self.server.reply  # type: ignore[attr-defined]
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    do_GET = do_POST = _record
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def _receiver(status: int = 204, **headers: str) -> Iterator[tuple[int, list[Any]]]:
+    """A webhook receiver on this host: (its port, the requests it got)."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    httpd.calls, httpd.reply = [], (status, headers)  # type: ignore[attr-defined]
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield httpd.server_address[1], httpd.calls  # type: ignore[attr-defined]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _deliveries(database: Path) -> list[dict[str, Any]]:
+    with sqlite3.connect(database) as connection:
+        connection.row_factory = sqlite3.Row
+        return [dict(row) for row in connection.execute("SELECT * FROM webhook_deliveries")]
+
+
+def _with_callback(client: httpx.Client, url: str, **params: Any) -> httpx.Response:
+    return client.post("/v1/alignments", files=_files(), data={"callback_url": url}, params=params)
+
+
+def test_callbacks_follow_no_redirect_and_are_checked_again_when_sent(tmp_path: Path) -> None:
+    server = Server(
+        tmp_path / "data",
+        PODALIGN_WEBHOOK_SECRET="s3cret",
+        PODALIGN_WEBHOOK_ALLOW_PRIVATE_NETWORKS="true",
+    ).start()
+    database = server.data_dir / "podalign.db"
+    down = free_port()  # no receiver there yet
+    try:
+        with server.client() as client, _receiver() as (elsewhere, stolen):
+            with _receiver(302, Location=f"http://127.0.0.1:{elsewhere}/steal") as (port, calls):
+                moved = _with_callback(client, f"http://127.0.0.1:{port}/hook", wait=60).json()
+                assert moved["status"] == "succeeded"
+                _until(lambda: calls, "the receiver is called")
+                _until(lambda: _deliveries(database)[0]["last_error"], "the answer is recorded")
+            assert "HTTP 302" in _deliveries(database)[0]["last_error"]
+            assert calls[0][1]["X-Podalign-Signature"].startswith("sha256=")
+            assert stolen == []  # the redirect was not followed
+            metadata = "http://169.254.169.254/latest/meta-data/"
+            assert _error(_with_callback(client, metadata)) == (422, "callback_not_allowed")
+            # Accepted while private networks are allowed; the receiver is down when it ends.
+            pending = _with_callback(client, f"http://localhost:{down}/hook", wait=60).json()
+            _until(lambda: len(_deliveries(database)) == 2, "the second callback is stored")
+            _until(lambda: _deliveries(database)[1]["attempts"], "a first attempt")
+        server.stop()
+        server.env["PODALIGN_WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "false"
+        with _receiver() as (_port, calls), server.start().client() as client:
+            for url in (
+                f"http://127.0.0.1:{down}/hook",
+                f"http://[::1]:{down}/hook",
+                f"http://0.0.0.0:{down}/hook",
+                f"http://127.1:{down}/hook",
+                f"http://localhost:{down}/hook",
+                "http://10.0.0.7/hook",
+            ):
+                assert _error(_with_callback(client, url)) == (422, "callback_not_allowed"), url
+            # The pending callback is checked again when sent, and refused for good.
+            given_up = _until(lambda: _deliveries(database)[1]["gave_up_at"], "it is given up")
+            assert given_up and "not sent" in _deliveries(database)[1]["last_error"]
+            assert _deliveries(database)[1]["job_id"] == pending["id"]
+    finally:
+        server.stop()
+
+
+def test_callbacks_are_never_sent_unsigned(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    try:
+        with server.client() as client:
+            refused = _with_callback(client, "https://cms.example/hooks/podalign")
+            assert _error(refused) == (422, "callbacks_disabled")
+    finally:
+        server.stop()
