@@ -11,7 +11,12 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from alignment.errors import AudioDecodeError, AudioEmptyError, NoAudioStreamError
+from alignment.errors import (
+    AudioDecodeError,
+    AudioEmptyError,
+    AudioTooLongError,
+    NoAudioStreamError,
+)
 
 SAMPLE_RATE = 16_000
 LEVEL_FRAME_S = 0.005
@@ -21,11 +26,13 @@ Samples = npt.NDArray[np.float32]
 Levels = npt.NDArray[np.float32]
 
 
-def load_audio(source: str | Path | BinaryIO) -> Samples:
-    """Decode the first audio stream of `source` to 16 kHz mono float32."""
+def load_audio(source: str | Path | BinaryIO, max_duration_s: float | None = None) -> Samples:
+    """Decode the first audio stream of `source` to 16 kHz mono float32. With
+    `max_duration_s`, decoding stops as soon as more samples than that came out
+    (AudioTooLongError): what counts is the audio, not what the container header claims."""
     container = _open(source)
     try:
-        return _decode_first_audio_stream(container)
+        return _decode_first_audio_stream(container, max_duration_s)
     finally:
         container.close()
 
@@ -114,7 +121,9 @@ def _decodes_some(container: av.container.InputContainer, stream: av.AudioStream
     return False
 
 
-def _decode_first_audio_stream(container: av.container.InputContainer) -> Samples:
+def _decode_first_audio_stream(
+    container: av.container.InputContainer, max_duration_s: float | None
+) -> Samples:
     if not container.streams.audio:
         raise NoAudioStreamError(
             "The file has no audio track. Send a file that contains the episode's audio."
@@ -122,7 +131,9 @@ def _decode_first_audio_stream(container: av.container.InputContainer) -> Sample
     stream = container.streams.audio[0]
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     expected_s = float(container.duration) / 1e6 if container.duration else 60.0
-    buffer = _Growable(int(expected_s * SAMPLE_RATE) + SAMPLE_RATE)
+    if max_duration_s is not None:
+        expected_s = min(expected_s, max_duration_s)
+    buffer = _Growable(int(expected_s * SAMPLE_RATE) + SAMPLE_RATE, max_duration_s)
     bad_packets = 0
     for packet in container.demux(stream):
         try:
@@ -146,14 +157,22 @@ def _decode_first_audio_stream(container: av.container.InputContainer) -> Sample
 
 
 class _Growable:
-    """A float32 buffer that grows in place, so a 3 h file is never held twice."""
+    """A float32 buffer that grows in place, so a 3 h file is never held twice; it refuses
+    to grow past `max_duration_s` of samples."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_duration_s: float | None = None) -> None:
         self._data = np.zeros(max(capacity, SAMPLE_RATE), dtype=np.float32)
         self.size = 0
+        self._max_duration_s = max_duration_s
+        self._max_samples = None if max_duration_s is None else int(max_duration_s * SAMPLE_RATE)
 
     def append(self, chunk: npt.NDArray[Any]) -> None:
         needed = self.size + len(chunk)
+        if self._max_samples is not None and needed > self._max_samples:
+            raise AudioTooLongError(
+                f"The audio lasts longer than {self._max_duration_s:.0f} s, the limit here "
+                "(whatever its header says). Split the episode and send the parts."
+            )
         if needed > len(self._data):
             self._data.resize(max(needed, int(len(self._data) * 1.25)), refcheck=False)
         self._data[self.size : needed] = chunk

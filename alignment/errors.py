@@ -28,6 +28,10 @@ class AudioEmptyError(AlignmentError):
     code = "audio_empty"
 
 
+class AudioTooLongError(AlignmentError):
+    code = "audio_too_long"
+
+
 class NoSpeechError(AlignmentError):
     code = "no_speech"
 

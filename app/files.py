@@ -6,17 +6,8 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import BinaryIO
 
 from app.storage import StorageError
-
-_CHUNK = 1024 * 1024
-
-
-class TooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
 
 
 class JobFiles:
@@ -38,12 +29,15 @@ class JobFiles:
 
     def incoming(self, job_id: str) -> Path:
         """A folder for an upload in progress; `publish` makes it the job's folder."""
-        path = self.root / f".incoming-{job_id}"
+        path = self.incoming_path(job_id)
         path.mkdir(parents=True, exist_ok=False)
         return path
 
+    def incoming_path(self, job_id: str) -> Path:
+        return self.root / f".incoming-{job_id}"
+
     def publish(self, job_id: str) -> None:
-        os.replace(self.root / f".incoming-{job_id}", self.folder(job_id))
+        os.replace(self.incoming_path(job_id), self.folder(job_id))
 
     def discard(self, job_id: str) -> None:
         shutil.rmtree(self.root / f".incoming-{job_id}", ignore_errors=True)
@@ -87,15 +81,3 @@ class JobFiles:
             shutil.rmtree(path, ignore_errors=True)
         for path in self.root.glob(".probe-*"):
             path.unlink(missing_ok=True)
-
-
-def copy_limited(source: BinaryIO, destination: Path, limit: int) -> int:
-    """Stream `source` to `destination` in 1 MB chunks; TooLarge past `limit` bytes."""
-    written = 0
-    with destination.open("wb") as out:
-        while chunk := source.read(_CHUNK):
-            written += len(chunk)
-            if written > limit:
-                raise TooLarge(limit)
-            out.write(chunk)
-    return written

@@ -84,7 +84,9 @@ def build_service(settings: Settings, workers: int | None = None) -> Service:
     store, files = open_storage(settings)
     engine = store.engine
     metrics = Metrics(store.counts_by_status)
-    webhooks = WebhookSender(engine, settings.webhook_secret)
+    webhooks = WebhookSender(
+        engine, settings.webhook_secret, settings.webhook_allow_private_networks
+    )
 
     def finished(job: Job, result: AlignmentResult | None, elapsed_s: float) -> None:
         metrics.finished.labels(job.status).inc()

@@ -40,7 +40,11 @@ class Settings(BaseSettings):
     lease_s: float = 120.0
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Signs every callback; without it no callback is accepted (none goes out unsigned).
     webhook_secret: str = ""
+    #: Let callbacks go to loopback, private and link-local addresses (on-premises receivers);
+    #: cloud metadata addresses stay refused.
+    webhook_allow_private_networks: bool = False
     #: Longest `?wait=` a client may ask for, in seconds.
     max_wait_s: float = 60.0
 

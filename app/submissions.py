@@ -3,81 +3,78 @@
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from alignment import AlignmentError
 from alignment.audio import AudioProbe, inspect_audio
 from alignment.engine import is_known_language
 from alignment.text import decode_transcript
 from app.db import Job
+from app.destinations import Refused, check_url
 from app.errors import ApiError, from_alignment_error
-from app.files import TooLarge, copy_limited
 from app.jobs import NewJob
 from app.service import Service
+from app.uploads import ReceivedFile, ReceivedForm
 
 _MAX_METADATA_BYTES = 16 * 1024
 
 
 @dataclass
 class Submission:
-    audio: BinaryIO
-    audio_filename: str | None
-    transcript_file: BinaryIO | None
-    text: str | None
-    language: str | None
-    model: str | None
-    callback_url: str | None
-    metadata: str | None
+    """A received form, by meaning: the files are already in `form.folder`."""
+
+    form: ReceivedForm
+    #: Where the transcript may be: a file part, or text fields (the first non-empty wins,
+    #: and more than one is an error).
+    text_fields: tuple[str, ...]
+
+    def field(self, name: str) -> str | None:
+        return self.form.text(name) or None
 
 
-def submit(service: Service, form: Submission) -> Job:
-    """Check everything, store the files under a new id, and queue the job; on any failure
-    nothing is left behind."""
-    room = service.files.room_problem(service.settings.min_free_bytes)
-    if room is not None:
-        raise room
-    model, language = _model_and_language(service, form)
-    callback = _callback(form.callback_url)
-    metadata = _metadata(form.metadata)
-    job_id = uuid.uuid4().hex
-    folder = service.files.incoming(job_id)
+def submit(service: Service, submission: Submission) -> Job:
+    """Check everything, keep the files under the form's id, and queue the job; on any
+    failure nothing is left behind."""
+    form = submission.form
     try:
-        _store_transcript(service, form, folder / "transcript.txt")
-        size = _store_audio(service, form.audio, folder / "audio")
-        probe = _checked_probe(service, folder / "audio")
-        service.files.publish(job_id)
-        name = _display_name(form.audio_filename)
+        model, language = _model_and_language(service, submission)
+        callback = _callback(service, submission.field("callback_url"))
+        metadata = _metadata(submission.field("metadata"))
+        _store_transcript(service, submission, service.files.incoming_path(form.job_id))
+        audio = _received_audio(form)
+        probe = _checked_probe(service, audio.path)
+        service.files.publish(form.job_id)
+        name = _display_name(audio.filename)
         new = NewJob(
             model,
             language,
             name,
-            size,
+            audio.size,
             probe.duration_s or None,
             callback,
             metadata,
             probe.media_type,
         )
-        return service.store.create(new, job_id)
+        return service.store.create(new, form.job_id)
     except AlignmentError as exc:
-        service.files.discard(job_id)
+        service.files.discard(form.job_id)
         raise from_alignment_error(exc) from exc
     except BaseException:
-        service.files.discard(job_id)
+        service.files.discard(form.job_id)
         raise
 
 
 def _model_and_language(service: Service, form: Submission) -> tuple[str, str | None]:
-    model = form.model or service.settings.model
+    model = form.field("model") or service.settings.model
     if model not in service.settings.models:
         raise ApiError(
             422,
             "invalid_option",
             f"Model {model!r} is not offered here; choose one of {service.settings.models}.",
         )
-    language = (form.language or "").strip().lower() or None
+    language = (form.field("language") or "").strip().lower() or None
     if language is not None and not is_known_language(language):
         raise ApiError(
             422,
@@ -102,53 +99,54 @@ def _checked_probe(service: Service, audio: Path) -> AudioProbe:
     return probe
 
 
-def _store_transcript(service: Service, form: Submission, path: Path) -> None:
-    limit = service.settings.max_transcript_bytes
-    if form.transcript_file is not None and form.text:
+def _store_transcript(service: Service, submission: Submission, folder: Path) -> None:
+    """The transcript as UTF-8 in `transcript.txt`, from whichever part held it."""
+    form = submission.form
+    upload = form.files.get("transcript")
+    sources = [form.fields[n] for n in submission.text_fields if form.fields.get(n)]
+    if upload is not None and upload.size:
+        sources.append(upload.path.read_bytes())
+    if len(sources) > 1:
         raise ApiError(
             422,
             "invalid_request",
             "Send the transcript as `transcript` (a file) or as `text` (a field), not both.",
         )
-    if form.transcript_file is not None:
-        raw = form.transcript_file.read(limit + 1)
-    elif form.text:
-        raw = form.text.encode("utf-8")
-    else:
+    if not sources:
         raise ApiError(
             422, "transcript_missing", "Send the transcript: a `transcript` file or a `text` field."
         )
-    if len(raw) > limit:
-        raise ApiError(
-            413,
-            "transcript_too_large",
-            f"The transcript is over {limit // 1024} KB, the limit here.",
-        )
-    text = decode_transcript(raw)  # raises transcript_encoding / transcript_empty
-    path.write_text(text, encoding="utf-8")
+    text = decode_transcript(sources[0])  # raises transcript_encoding / transcript_empty
+    (folder / "transcript.txt").write_text(text, encoding="utf-8")
+    if upload is not None:
+        upload.path.unlink()
 
 
-def _store_audio(service: Service, audio: BinaryIO, path: Path) -> int:
-    limit = service.settings.max_upload_bytes
-    try:
-        size = copy_limited(audio, path, limit)
-    except TooLarge as exc:
-        raise ApiError(
-            413,
-            "audio_too_large",
-            f"The audio file is over {exc.limit / 1024**3:.2f} GB, the limit here. "
-            "Send a compressed file (MP3, M4A, Opus).",
-        ) from exc
-    if size == 0:
+def _received_audio(form: ReceivedForm) -> ReceivedFile:
+    audio = form.files.get("audio")
+    if audio is None:
+        raise ApiError(422, "audio_missing", "Send the episode's audio as the `audio` file.")
+    if audio.size == 0:
         raise ApiError(415, "audio_empty", "The audio file is empty. Send the episode's audio.")
-    return size
+    return audio
 
 
-def _callback(url: str | None) -> str | None:
+def _callback(service: Service, url: str | None) -> str | None:
     if not url:
         return None
     if not url.startswith(("http://", "https://")) or len(url) > 2000:
         raise ApiError(422, "invalid_option", "callback_url must be an http:// or https:// URL.")
+    if not service.settings.webhook_secret:
+        raise ApiError(
+            422,
+            "callbacks_disabled",
+            "This service signs every callback and has no secret to sign with "
+            "(PODALIGN_WEBHOOK_SECRET): poll the job instead, or ask the operator to set one.",
+        )
+    try:
+        check_url(url, service.settings.webhook_allow_private_networks)
+    except Refused as exc:
+        raise ApiError(422, "callback_not_allowed", str(exc)) from exc
     return url
 
 

@@ -1,5 +1,6 @@
 """Job-finished callbacks: stored in the database, then sent, signed, by their own thread and
-retried with backoff, so neither the worker nor a restart can hold up or drop one."""
+retried with backoff, so neither the worker nor a restart can hold up or drop one. Never sent
+unsigned, never to a refused address (see `destinations`), never along a redirect."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ import json
 import logging
 import threading
 import time
-import urllib.error
-import urllib.request
+from http.client import HTTPException
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import WebhookDelivery
+from app.destinations import Refused, post
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,16 @@ class WebhookSender:
     should treat a repeated (id, event) as the same news."""
 
     def __init__(
-        self, engine: Engine, secret: str, attempts: int = 6, timeout_s: float = 10.0
+        self,
+        engine: Engine,
+        secret: str,
+        allow_private_networks: bool = False,
+        attempts: int = 6,
+        timeout_s: float = 10.0,
     ) -> None:
         self._sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         self._secret = secret
+        self._allow_private_networks = allow_private_networks
         self._attempts = attempts
         self._timeout_s = timeout_s
         self._stop = threading.Event()
@@ -96,7 +103,7 @@ class WebhookSender:
             return list(session.scalars(query))
 
     def _attempt(self, delivery: WebhookDelivery) -> None:
-        error = self._post(delivery.url, delivery.body.encode())
+        error, final = self._post(delivery.url, delivery.body.encode())
         now = time.time()
         with self._sessions.begin() as session:
             row = session.get(WebhookDelivery, delivery.id)
@@ -108,7 +115,7 @@ class WebhookSender:
                 logger.info("job %s: webhook delivered to %s", row.job_id, row.url)
                 return
             row.last_error = error
-            if row.attempts >= self._attempts:
+            if final or row.attempts >= self._attempts:
                 row.gave_up_at = now
                 logger.error(
                     "job %s: webhook to %s given up after %d attempts: %s",
@@ -127,17 +134,22 @@ class WebhookSender:
                     error,
                 )
 
-    def _post(self, url: str, body: bytes) -> str | None:
-        """None when the receiver took it (2xx); otherwise what went wrong."""
-        headers = {"Content-Type": "application/json", "User-Agent": "podalign-webhook"}
-        if self._secret:
-            headers[SIGNATURE_HEADER] = sign(self._secret, body)
-        request = urllib.request.Request(url, body, headers, method="POST")
+    def _post(self, url: str, body: bytes) -> tuple[str | None, bool]:
+        """(None, _) when the receiver took it (2xx); otherwise what went wrong, and whether
+        trying again is pointless."""
+        if not self._secret:
+            return "not sent: there is no PODALIGN_WEBHOOK_SECRET to sign it with", True
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "podalign-webhook",
+            SIGNATURE_HEADER: sign(self._secret, body),
+        }
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
-                status = int(response.status)
-        except urllib.error.HTTPError as exc:
-            return f"HTTP {exc.code}"
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            return str(getattr(exc, "reason", exc))[:500]
-        return None if 200 <= status < 300 else f"HTTP {status}"
+            status = post(url, body, headers, self._allow_private_networks, self._timeout_s)
+        except Refused as exc:
+            return f"not sent: {exc}", True
+        except (OSError, HTTPException, ValueError) as exc:
+            return (str(exc) or type(exc).__name__)[:500], False
+        if 300 <= status < 400:
+            return f"HTTP {status} (redirects are not followed)", False
+        return (None, False) if 200 <= status < 300 else (f"HTTP {status}", False)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from alignment import Aligner, AlignmentError, AlignmentOptions
+from alignment.audio import load_audio
 from alignment.types import AlignmentResult
 from app.db import Job
 from app.files import JobFiles
@@ -210,14 +211,12 @@ class Worker:
         transcript = self.files.transcript(job.id).read_bytes()
         heartbeat.stage("loading_model", 0.0)
         aligner = self.models.get(job.model)
+        heartbeat.stage("decode", 0.0)
+        # Decoding counts the samples and stops at the limit, before any alignment.
+        samples = load_audio(self.files.audio(job.id), max_duration_s=self.settings.max_audio_s)
         result = aligner.align(
-            self.files.audio(job.id),
-            transcript,
-            language=job.language,
-            progress=heartbeat.progress,
+            samples, transcript, language=job.language, progress=heartbeat.progress
         )
-        if result.duration_s > self.settings.max_audio_s:
-            raise _TooLong(result.duration_s, self.settings.max_audio_s)
         if not heartbeat.still_wanted():
             raise Canceled
         document = {**result.to_dict(), "transcript": transcript.decode("utf-8")}
@@ -258,16 +257,6 @@ def webhook_payload(job: Job) -> dict[str, Any]:
 def _describe(exc: BaseException) -> str:
     storage = storage_problem(exc)
     return str(storage) if storage is not None else f"{type(exc).__name__}: {exc}"
-
-
-class _TooLong(AlignmentError):
-    code = "audio_too_long"
-
-    def __init__(self, duration_s: float, limit_s: float) -> None:
-        super().__init__(
-            f"The audio lasts {duration_s / 3600:.1f} h; this service accepts up to "
-            f"{limit_s / 3600:.1f} h. Split the episode and send the parts."
-        )
 
 
 class _Heartbeat:

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -14,6 +14,7 @@ from alignment.captions import FORMATS, CaptionOptions, render
 from app.errors import ApiError
 from app.jobs import FINISHED
 from app.routes.auth import Authorized
+from app.routes.forms import multipart_body, receive_form
 from app.schemas import ErrorBody, JobOut, JobPage, Status, job_out
 from app.service import ServiceDep, wait_until_finished, words_of
 from app.submissions import Submission, submit
@@ -28,6 +29,33 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+_FORM = multipart_body(
+    {
+        "audio": {
+            "type": "string",
+            "format": "binary",
+            "description": "the episode: MP3, M4A, WAV, FLAC, Opus, MP4…",
+        },
+        "transcript": {"type": "string", "format": "binary", "description": "the text, UTF-8/16"},
+        "text": {"type": "string", "description": "the text, instead of a file"},
+        "language": {"type": "string", "examples": ["en"], "description": "ISO 639-1"},
+        "model": {"type": "string", "examples": ["tiny.en"]},
+        "callback_url": {
+            "type": "string",
+            "maxLength": 2000,
+            "pattern": "^https?://",
+            "examples": ["https://cms.example/hooks/podalign"],
+        },
+        "metadata": {
+            "type": "string",
+            "description": "JSON (at most 16 KB) that comes back with the job",
+            "examples": ['{"episode": 42}'],
+        },
+    },
+    ["audio"],
+)
+
+
 @router.post(
     "",
     status_code=202,
@@ -40,36 +68,21 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         **_ERRORS,
     },
     summary="Submit audio and its transcript",
+    openapi_extra=_FORM,
 )
 async def create_alignment(
     service: ServiceDep,
+    request: Request,
     response: Response,
-    audio: Annotated[UploadFile, File(description="the episode: MP3, M4A, WAV, FLAC, Opus, MP4…")],
-    transcript: Annotated[UploadFile | None, File(description="the text, UTF-8/16")] = None,
-    text: Annotated[str | None, Form(description="the text, instead of a file")] = None,
-    language: Annotated[str | None, Form(examples=["en"], description="ISO 639-1")] = None,
-    model: Annotated[str | None, Form(examples=["tiny.en"])] = None,
-    callback_url: Annotated[
-        str | None, Form(examples=["https://cms.example/hooks/podalign"])
-    ] = None,
-    metadata: Annotated[str | None, Form(examples=['{"episode": 42}'])] = None,
     wait: Annotated[float, Query(ge=0, description="seconds to wait for the result")] = 0,
 ) -> JobOut:
-    """Queue an alignment. Answers 202 with the job and its `Location`; with `?wait=N` answers
-    200 with the finished job when it ends within N seconds (capped by the server)."""
-    form = Submission(
-        audio=audio.file,
-        audio_filename=audio.filename,
-        transcript_file=transcript.file if transcript is not None else None,
-        text=text,
-        language=language,
-        model=model,
-        callback_url=callback_url,
-        metadata=metadata,
-    )
-    # Copying and probing the upload block, so they run on a worker thread; waiting for the
-    # result does not hold a thread.
-    job = await run_in_threadpool(submit, service, form)
+    """Queue an alignment (multipart form: `audio` and `transcript` or `text`, options). Answers
+    202 with the job and its `Location`; with `?wait=N` answers 200 with the finished job when
+    it ends within N seconds (capped by the server)."""
+    form = await receive_form(service, request)
+    # Probing the upload blocks, so it runs on a worker thread; waiting for the result does
+    # not hold a thread.
+    job = await run_in_threadpool(submit, service, Submission(form, ("text", "transcript")))
     response.headers["Location"] = f"/v1/alignments/{job.id}"
     job = await wait_until_finished(service, job, min(wait, service.settings.max_wait_s))
     if job.status in FINISHED:

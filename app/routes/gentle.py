@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from alignment.captions import gentle_document
 from app.routes.auth import Authorized
+from app.routes.forms import multipart_body, receive_form
 from app.schemas import ErrorBody
 from app.service import Service, ServiceDep, wait_until_finished, words_of
 from app.submissions import Submission, submit
@@ -17,6 +18,16 @@ from app.submissions import Submission, submit
 router = APIRouter(tags=["gentle"], dependencies=[Authorized])
 
 _WAIT_LIMIT_S = 6 * 3600.0
+
+
+_FORM = multipart_body(
+    {
+        "audio": {"type": "string", "format": "binary"},
+        "transcript": {"type": "string", "description": "the text: a file or a field"},
+        "language": {"type": "string", "examples": ["en"]},
+    },
+    ["audio"],
+)
 
 
 @router.post(
@@ -29,27 +40,16 @@ _WAIT_LIMIT_S = 6 * 3600.0
         422: {"model": ErrorBody},
     },
     summary="Gentle-compatible alignment",
+    openapi_extra=_FORM,
 )
 async def transcriptions(
     service: ServiceDep,
-    audio: Annotated[UploadFile, File()],
-    transcript: Annotated[UploadFile | str | None, File()] = None,
+    request: Request,
     async_: Annotated[bool, Query(alias="async")] = True,
-    language: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Like Gentle: `async=false` answers its JSON when done; otherwise a redirect to poll."""
-    is_file = transcript is not None and not isinstance(transcript, str)
-    form = Submission(
-        audio=audio.file,
-        audio_filename=audio.filename,
-        transcript_file=transcript.file if is_file else None,  # type: ignore[union-attr]
-        text=transcript if isinstance(transcript, str) else None,
-        language=language,
-        model=None,
-        callback_url=None,
-        metadata=None,
-    )
-    job = await run_in_threadpool(submit, service, form)
+    form = await receive_form(service, request)
+    job = await run_in_threadpool(submit, service, Submission(form, ("transcript",)))
     if async_:
         return RedirectResponse(f"/transcriptions/{job.id}", status_code=302)
     job = await wait_until_finished(service, job, _WAIT_LIMIT_S)

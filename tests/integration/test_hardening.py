@@ -3,24 +3,30 @@ files, small real file systems for the storage cases."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
+import threading
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.sync_api import Browser
 
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, run_tool
 from tests.mounts import fill, read_only_view, tmpfs
-from tests.service import Server, wait_for
+from tests.service import Server, free_port, wait_for
 
 SAMPLE = SAMPLES / "short_clean"
+LAVFI = ("-v", "error", "-f", "lavfi", "-i")  # ffmpeg's generated sources
 
 
 def _files(audio: Path = SAMPLE / "audio.wav", text: Path = SAMPLE / "text.txt") -> Any:
@@ -212,5 +218,226 @@ def test_uploaded_audio_is_served_as_what_it_is_and_cannot_run_script(
             assert page.evaluate("document.querySelector('script')") is None
         finally:
             page.close()
+    finally:
+        server.stop()
+
+
+# ---- 3. uploads are counted as they arrive and written once ----------------------------------
+
+
+class _ChunkedUpload:
+    """A multipart POST sent by hand with chunked transfer encoding, so that a test can stop
+    half-way and look at the server before the body ends."""
+
+    boundary = "podalign-hardening"
+
+    def __init__(self, server: Server, path: str = "/v1/alignments") -> None:
+        self.socket = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        self.socket.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n"
+            f"Content-Type: multipart/form-data; boundary={self.boundary}\r\n\r\n".encode()
+        )
+
+    def part(self, name: str, filename: str | None = None) -> None:
+        named = f'; filename="{filename}"' if filename else ""
+        self.send(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"{named}\r\n\r\n'
+        )
+
+    def send(self, data: bytes | str) -> None:
+        raw = data.encode() if isinstance(data, str) else data
+        if raw:
+            self.socket.sendall(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+
+    def finish(self) -> None:
+        self.send(f"--{self.boundary}--\r\n")
+        self.socket.sendall(b"0\r\n\r\n")
+
+    def answer(self) -> tuple[int, dict[str, Any]]:
+        """The status and JSON body of the response (waits up to the socket's timeout)."""
+        data = self._receive_until(lambda got: b"\r\n\r\n" in got, b"")
+        head, body = data.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+        length = int(headers["content-length"])
+        body = self._receive_until(lambda got: len(got) >= length, body)
+        self.socket.close()
+        return int(lines[0].split()[1]), json.loads(body)
+
+    def _receive_until(self, done: Callable[[bytes], bool], data: bytes) -> bytes:
+        while not done(data):
+            received = self.socket.recv(65536)
+            assert received, f"the connection closed before a full answer: {data!r}"
+            data += received
+        return data
+
+
+def test_an_upload_streams_into_the_job_folder_and_stops_at_the_limit(tmp_path: Path) -> None:
+    big = tmp_path / "big.wav"
+    run_tool(
+        "ffmpeg", "-v", "error", "-stream_loop", "3", "-i", str(SAMPLE / "audio.wav"), str(big)
+    )
+    audio = big.read_bytes()
+    limited = len(audio) // 2
+    server = Server(
+        tmp_path / "data", PODALIGN_WORKERS="0", PODALIGN_MAX_UPLOAD_BYTES=str(limited)
+    ).start()
+    jobs = tmp_path / "data" / "jobs"
+    try:
+        # Over the limit: the 413 comes while the client is still sending, nothing is kept.
+        upload = _ChunkedUpload(server)
+        upload.part("audio", "big.wav")
+        for start in range(0, limited + 512 * 1024, 64 * 1024):
+            upload.send(audio[start : start + 64 * 1024])
+        status, body = upload.answer()
+        assert (status, body["error"]["code"]) == (413, "audio_too_large")
+        _until(lambda: not list(jobs.glob(".incoming-*")), "the partial upload is removed")
+        server.stop()
+        server.env["PODALIGN_MAX_UPLOAD_BYTES"] = str(2 * len(audio))
+        server.start()
+        # Within the limit: the audio is written into the job's own folder as it arrives.
+        upload = _ChunkedUpload(server)
+        upload.part("transcript", "t.txt")
+        upload.send((SAMPLE / "text.txt").read_bytes() * 4)
+        upload.send("\r\n")
+        upload.part("audio", "big.wav")
+        upload.send(audio[: len(audio) // 2])
+        incoming = _until(lambda: list(jobs.glob(".incoming-*/audio")), "the audio is on disk")
+        _until(lambda: incoming[0].stat().st_size >= len(audio) // 4, "the audio grows on disk")
+        upload.send(audio[len(audio) // 2 :])
+        upload.send("\r\n")
+        upload.finish()
+        status, job = upload.answer()
+        assert status == 202, job
+        assert (jobs / job["id"] / "audio").read_bytes() == audio
+    finally:
+        server.stop()
+
+
+# ---- 4. the duration limit counts decoded audio -------------------------------------------
+
+
+def _mkv_claiming(path: Path, lasts_s: int, claims_s: float) -> Path:
+    """A Matroska file of `lasts_s` seconds of silence whose header says `claims_s`."""
+    run_tool(
+        "ffmpeg", *LAVFI, "anullsrc=r=16000:cl=mono", "-t", str(lasts_s), "-c:a", "flac", str(path)
+    )
+    data = bytearray(path.read_bytes())
+    at = data.index(b"\x44\x89\x88")  # Segment Info > Duration, an 8-byte float in ms
+    data[at + 3 : at + 11] = struct.pack(">d", claims_s * 1000)
+    path.write_bytes(data)
+    return path
+
+
+def test_audio_longer_than_its_header_says_stops_at_the_limit(tmp_path: Path) -> None:
+    liar = _mkv_claiming(tmp_path / "liar.mkv", lasts_s=900, claims_s=10)
+    server = Server(tmp_path / "data", PODALIGN_MAX_AUDIO_S="60").start()
+    try:
+        with server.client() as client:
+            files = {"audio": ("liar.mkv", liar.read_bytes()), "transcript": ("t.txt", b"hi")}
+            job = client.post("/v1/alignments", files=files).json()
+            assert job["audio_duration_s"] == 10.0  # what the header claims
+            done = wait_for(client, job["id"])
+        assert done["status"] == "failed"
+        assert done["error"]["code"] == "audio_too_long", done["error"]
+    finally:
+        server.stop()
+    assert "aligned" not in server.log.read_text()  # it never reached the model
+
+
+# ---- 5. callbacks go only where they may, signed, and no further ----------------------------
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Records every request it gets and answers with its server's `reply`."""
+
+    def _record(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.server.calls.append((self.command, dict(self.headers), self.rfile.read(length)))  # type: ignore[attr-defined]
+        status, headers = self.server.reply  # type: ignore[attr-defined]
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    do_GET = do_POST = _record
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def _receiver(status: int = 204, **headers: str) -> Iterator[tuple[int, list[Any]]]:
+    """A webhook receiver on this host: (its port, the requests it got)."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    httpd.calls, httpd.reply = [], (status, headers)  # type: ignore[attr-defined]
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield httpd.server_address[1], httpd.calls  # type: ignore[attr-defined]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _deliveries(database: Path) -> list[dict[str, Any]]:
+    with sqlite3.connect(database) as connection:
+        connection.row_factory = sqlite3.Row
+        return [dict(row) for row in connection.execute("SELECT * FROM webhook_deliveries")]
+
+
+def _with_callback(client: httpx.Client, url: str, **params: Any) -> httpx.Response:
+    return client.post("/v1/alignments", files=_files(), data={"callback_url": url}, params=params)
+
+
+def test_callbacks_follow_no_redirect_and_are_checked_again_when_sent(tmp_path: Path) -> None:
+    server = Server(
+        tmp_path / "data",
+        PODALIGN_WEBHOOK_SECRET="s3cret",
+        PODALIGN_WEBHOOK_ALLOW_PRIVATE_NETWORKS="true",
+    ).start()
+    database = server.data_dir / "podalign.db"
+    down = free_port()  # no receiver there yet
+    try:
+        with server.client() as client, _receiver() as (elsewhere, stolen):
+            with _receiver(302, Location=f"http://127.0.0.1:{elsewhere}/steal") as (port, calls):
+                moved = _with_callback(client, f"http://127.0.0.1:{port}/hook", wait=60).json()
+                assert moved["status"] == "succeeded"
+                _until(lambda: calls, "the receiver is called")
+                _until(lambda: _deliveries(database)[0]["last_error"], "the answer is recorded")
+            assert "HTTP 302" in _deliveries(database)[0]["last_error"]
+            assert calls[0][1]["X-Podalign-Signature"].startswith("sha256=")
+            assert stolen == []  # the redirect was not followed
+            metadata = "http://169.254.169.254/latest/meta-data/"
+            assert _error(_with_callback(client, metadata)) == (422, "callback_not_allowed")
+            # Accepted while private networks are allowed; the receiver is down when it ends.
+            pending = _with_callback(client, f"http://localhost:{down}/hook", wait=60).json()
+            _until(lambda: len(_deliveries(database)) == 2, "the second callback is stored")
+            _until(lambda: _deliveries(database)[1]["attempts"], "a first attempt")
+        server.stop()
+        server.env["PODALIGN_WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = "false"
+        with _receiver() as (_port, calls), server.start().client() as client:
+            for url in (
+                f"http://127.0.0.1:{down}/hook",
+                f"http://[::1]:{down}/hook",
+                f"http://0.0.0.0:{down}/hook",
+                f"http://127.1:{down}/hook",
+                f"http://localhost:{down}/hook",
+                "http://10.0.0.7/hook",
+            ):
+                assert _error(_with_callback(client, url)) == (422, "callback_not_allowed"), url
+            # The pending callback is checked again when sent, and refused for good.
+            given_up = _until(lambda: _deliveries(database)[1]["gave_up_at"], "it is given up")
+            assert given_up and "not sent" in _deliveries(database)[1]["last_error"]
+            assert _deliveries(database)[1]["job_id"] == pending["id"]
+    finally:
+        server.stop()
+
+
+def test_callbacks_are_never_sent_unsigned(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    try:
+        with server.client() as client:
+            refused = _with_callback(client, "https://cms.example/hooks/podalign")
+            assert _error(refused) == (422, "callbacks_disabled")
     finally:
         server.stop()

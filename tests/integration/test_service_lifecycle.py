@@ -183,7 +183,11 @@ def test_webhooks_are_signed_and_retried(
     tmp_path: Path, receiver: tuple[str, list[tuple[dict[str, str], bytes]]]
 ) -> None:
     url, calls = receiver
-    server = Server(tmp_path / "data", PODALIGN_WEBHOOK_SECRET="s3cret").start()
+    server = Server(
+        tmp_path / "data",
+        PODALIGN_WEBHOOK_SECRET="s3cret",
+        PODALIGN_WEBHOOK_ALLOW_PRIVATE_NETWORKS="true",  # the receiver is on this host
+    ).start()
     try:
         with server.client() as client:
             job = client.post(
@@ -210,7 +214,11 @@ def test_a_pending_webhook_survives_a_restart(tmp_path: Path) -> None:
     """The receiver is down when the job ends; it comes back after the service restarted."""
     _Receiver.calls = []
     port = free_port()
-    server = Server(tmp_path / "data").start()
+    server = Server(
+        tmp_path / "data",
+        PODALIGN_WEBHOOK_SECRET="s3cret",
+        PODALIGN_WEBHOOK_ALLOW_PRIVATE_NETWORKS="true",
+    ).start()
     database = tmp_path / "data" / "podalign.db"
     try:
         with server.client() as client:

@@ -1,0 +1,213 @@
+"""A multipart/form-data body read as it arrives: file parts go straight into the job's incoming
+folder and every part is counted against its own limit, so an upload is never held twice, nor
+past its limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from app.errors import ApiError
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
+#: Parts that may be files, and the server-chosen name each is stored under.
+_FILE_NAMES = {"audio": "audio", "transcript": "transcript.upload"}
+
+
+@dataclass(frozen=True)
+class PartLimits:
+    """The most each part may hold, in bytes, and how many parts a form may have."""
+
+    audio_bytes: int
+    transcript_bytes: int
+    #: Any other field (options, metadata, unknown names).
+    field_bytes: int = 64 * 1024
+    parts: int = 16
+    header_bytes: int = 8 * 1024
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    path: Path
+    #: The client's name for it (display only; None when the part had none).
+    filename: str | None
+    size: int
+
+
+@dataclass
+class ReceivedForm:
+    """What a form held: files on disk in `folder` (the incoming folder of job `job_id`),
+    other fields as raw bytes."""
+
+    job_id: str
+    folder: Path
+    files: dict[str, ReceivedFile] = field(default_factory=dict)
+    fields: dict[str, bytes] = field(default_factory=dict)
+
+    def text(self, name: str) -> str | None:
+        raw = self.fields.get(name)
+        if raw is None:
+            return None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ApiError(422, "invalid_request", f"The field `{name}` is not UTF-8.") from exc
+
+
+class _Part:
+    """The part being read: where its bytes go and how many it may have."""
+
+    def __init__(self, name: str, limit: int, sink: BinaryIO | None) -> None:
+        self.name, self.limit, self.sink = name, limit, sink
+        self.size = 0
+        self.buffer = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise _too_large(self.name, self.limit)
+        if self.sink is not None:
+            self.sink.write(data)
+        else:
+            self.buffer += data
+
+
+class FormReader:
+    """Feed it the body chunk by chunk (`feed`), then `finish`. Blocking file writes: call it
+    from a worker thread. The caller owns `folder` and removes it on any error."""
+
+    def __init__(self, content_type: str, form: ReceivedForm, limits: PartLimits) -> None:
+        self.form = form
+        self._limits = limits
+        self._parser = MultipartParser(_boundary(content_type), self._callbacks())
+        self._headers: dict[str, str] = {}
+        self._header = (bytearray(), bytearray())
+        self._header_bytes = 0
+        self._part: _Part | None = None
+        self._parts = 0
+        self._ended = False
+
+    def feed(self, chunk: bytes) -> None:
+        try:
+            self._parser.write(chunk)
+        except MultipartParseError as exc:
+            raise _malformed(str(exc)) from exc
+
+    def finish(self) -> ReceivedForm:
+        self._parser.finalize()
+        if not self._ended:
+            raise _malformed("the body ends before its closing boundary")
+        return self.form
+
+    def close(self) -> None:
+        """Close the file being written, if any (after an error)."""
+        if self._part is not None and self._part.sink is not None:
+            self._part.sink.close()
+
+    def _callbacks(self) -> MultipartCallbacks:
+        return {
+            "on_part_begin": self._begin_part,
+            "on_header_field": lambda data, start, end: self._header_bytes_of(0, data[start:end]),
+            "on_header_value": lambda data, start, end: self._header_bytes_of(1, data[start:end]),
+            "on_header_end": self._end_header,
+            "on_headers_finished": self._open_part,
+            "on_part_data": lambda data, start, end: self._current().write(data[start:end]),
+            "on_part_end": self._end_part,
+            "on_end": self._end,
+        }
+
+    def _begin_part(self) -> None:
+        self._parts += 1
+        if self._parts > self._limits.parts:
+            raise _malformed(f"it has more than {self._limits.parts} parts")
+        self._headers, self._header_bytes = {}, 0
+
+    def _header_bytes_of(self, which: int, data: bytes) -> None:
+        self._header_bytes += len(data)
+        if self._header_bytes > self._limits.header_bytes:
+            raise _malformed("a part's headers are too long")
+        self._header[which].extend(data)
+
+    def _end_header(self) -> None:
+        name, value = (bytes(b).decode("latin-1") for b in self._header)
+        self._headers[name.strip().lower()] = value.strip()
+        self._header = (bytearray(), bytearray())
+
+    def _open_part(self) -> None:
+        disposition, options = parse_options_header(self._headers.get("content-disposition", ""))
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        if disposition != b"form-data" or not name:
+            raise _malformed("a part has no Content-Disposition: form-data name")
+        if name in self.form.files or name in self.form.fields:
+            raise ApiError(422, "invalid_request", f"The field `{name}` is sent twice.")
+        filename = options.get(b"filename")
+        is_file = name in _FILE_NAMES and (filename is not None or name == "audio")
+        sink = (self.form.folder / _FILE_NAMES[name]).open("wb") if is_file else None
+        self._part = _Part(name, self._limit(name), sink)
+        if is_file:
+            shown = filename.decode("utf-8", "replace") if filename is not None else None
+            self.form.files[name] = ReceivedFile(self.form.folder / _FILE_NAMES[name], shown, 0)
+
+    def _limit(self, name: str) -> int:
+        if name == "audio":
+            return self._limits.audio_bytes
+        if name in ("transcript", "text"):
+            return self._limits.transcript_bytes
+        return self._limits.field_bytes
+
+    def _current(self) -> _Part:
+        if self._part is None:
+            raise _malformed("data outside a part")
+        return self._part
+
+    def _end_part(self) -> None:
+        part = self._current()
+        if part.sink is not None:
+            part.sink.close()
+            received = self.form.files[part.name]
+            self.form.files[part.name] = ReceivedFile(received.path, received.filename, part.size)
+        else:
+            self.form.fields[part.name] = bytes(part.buffer)
+        self._part = None
+
+    def _end(self) -> None:
+        self._ended = True
+
+
+def _boundary(content_type: str) -> bytes:
+    kind, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary", b"")
+    if kind != b"multipart/form-data" or not boundary:
+        raise ApiError(
+            422,
+            "invalid_request",
+            "Send the form as multipart/form-data (curl -F, or FormData in a browser).",
+        )
+    return boundary
+
+
+def _too_large(name: str, limit: int) -> ApiError:
+    if name == "audio":
+        return ApiError(
+            413,
+            "audio_too_large",
+            f"The audio file is over {limit / 1024**3:.2f} GB, the limit here. "
+            "Send a compressed file (MP3, M4A, Opus).",
+        )
+    if name in ("transcript", "text"):
+        return ApiError(
+            413,
+            "transcript_too_large",
+            f"The transcript is over {limit // 1024} KB, the limit here.",
+        )
+    return ApiError(422, "invalid_option", f"The field `{name}` is over {limit // 1024} KB.")
+
+
+def _malformed(reason: str) -> ApiError:
+    return ApiError(422, "invalid_request", f"The body is not a valid multipart form: {reason}.")
