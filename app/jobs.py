@@ -13,6 +13,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import Job, WebhookDelivery
+from app.keys import Caller
 from app.storage import StorageError
 
 FINISHED = ("succeeded", "failed", "canceled")
@@ -28,6 +29,7 @@ class NewJob:
     callback_url: str | None
     client_metadata: Any
     audio_media_type: str | None = None
+    owner: str | None = None
 
 
 class JobStore:
@@ -50,6 +52,7 @@ class JobStore:
             audio_bytes=new.audio_bytes,
             audio_duration_s=new.audio_duration_s,
             audio_media_type=new.audio_media_type,
+            owner=new.owner,
             callback_url=new.callback_url,
             client_metadata=None
             if new.client_metadata is None
@@ -78,12 +81,18 @@ class JobStore:
         with self._sessions() as session:
             return session.get(Job, job_id)
 
-    def page(self, status: str | None, limit: int, offset: int) -> tuple[list[Job], int]:
+    def page(
+        self, status: str | None, limit: int, offset: int, caller: Caller
+    ) -> tuple[list[Job], int]:
+        """Newest first, of the jobs `caller` may see."""
         with self._sessions() as session:
             query = select(Job)
             count = select(func.count()).select_from(Job)
             if status:
                 query, count = query.where(Job.status == status), count.where(Job.status == status)
+            if not caller.admin:
+                mine = Job.owner == caller.owner
+                query, count = query.where(mine), count.where(mine)
             rows = session.scalars(
                 query.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
             )

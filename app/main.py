@@ -20,6 +20,7 @@ from app.errors import error_body, install_handlers
 from app.files import JobFiles
 from app.headers import SecurityHeaders
 from app.jobs import JobStore
+from app.keys import KeyStore
 from app.metrics import Metrics
 from app.routes import alignments, gentle, health, pages
 from app.service import Service
@@ -101,7 +102,7 @@ def build_service(settings: Settings, workers: int | None = None) -> Service:
         for i in range(max(0, count))
     ]
     models = threads[0].models if threads else Models(settings)
-    return Service(settings, store, files, models, webhooks, metrics, threads)
+    return Service(settings, store, files, models, webhooks, metrics, threads, KeyStore(engine))
 
 
 def start_workers(service: Service) -> None:

@@ -16,6 +16,7 @@ from app.db import Job
 from app.errors import ApiError
 from app.files import JobFiles
 from app.jobs import FINISHED, JobStore
+from app.keys import Caller, KeyStore
 from app.metrics import Metrics
 from app.settings import Settings
 from app.storage import storage_problem
@@ -32,10 +33,12 @@ class Service:
     webhooks: WebhookSender
     metrics: Metrics
     workers: list[Worker]
+    keys: KeyStore
 
-    def job(self, job_id: str) -> Job:
+    def job(self, job_id: str, caller: Caller) -> Job:
+        """The job, when `caller` may see it (another owner's job is as unknown as none)."""
         job = self.store.get(job_id) if len(job_id) <= 64 else None
-        if job is None:
+        if job is None or not caller.may_see(job):
             raise ApiError(
                 404,
                 "not_found",
@@ -109,12 +112,12 @@ def _describe(exc: BaseException) -> str:
     return storage.message if storage is not None else f"{type(exc).__name__}: {exc}"
 
 
-async def wait_until_finished(service: Service, job: Job, timeout_s: float) -> Job:
+async def wait_until_finished(service: Service, job: Job, caller: Caller, timeout_s: float) -> Job:
     """Poll the job until it is finished or `timeout_s` passed, without holding a thread."""
     deadline = time.monotonic() + timeout_s
     while job.status not in FINISHED and time.monotonic() < deadline:
         await asyncio.sleep(0.25)
-        job = await run_in_threadpool(service.job, job.id)
+        job = await run_in_threadpool(service.job, job.id, caller)
     return job
 
 

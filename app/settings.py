@@ -38,7 +38,10 @@ class Settings(BaseSettings):
     retention_days: float = 30.0
     max_attempts: int = 3
     lease_s: float = 120.0
+    #: Keys allowed besides those made with `podalign keys create`; each one is its own owner.
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: `/metrics` needs a valid API key too.
+    metrics_require_key: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Signs every callback; without it no callback is accepted (none goes out unsigned).
     webhook_secret: str = ""

@@ -15,6 +15,7 @@ from app.db import Job
 from app.destinations import Refused, check_url
 from app.errors import ApiError, from_alignment_error
 from app.jobs import NewJob
+from app.keys import Caller
 from app.service import Service
 from app.uploads import ReceivedFile, ReceivedForm
 
@@ -26,6 +27,8 @@ class Submission:
     """A received form, by meaning: the files are already in `form.folder`."""
 
     form: ReceivedForm
+    #: Who sends it: the job's owner.
+    caller: Caller
     #: Where the transcript may be: a file part, or text fields (the first non-empty wins,
     #: and more than one is an error).
     text_fields: tuple[str, ...]
@@ -56,6 +59,7 @@ def submit(service: Service, submission: Submission) -> Job:
             callback,
             metadata,
             probe.media_type,
+            submission.caller.owner,
         )
         return service.store.create(new, form.job_id)
     except AlignmentError as exc:

@@ -1,10 +1,11 @@
-"""Liveness, readiness and metrics (never behind API keys)."""
+"""Liveness, readiness and metrics (metrics behind a key when PODALIGN_METRICS_REQUIRE_KEY)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
+from app.routes.auth import require_metrics_caller
 from app.service import ServiceDep
 
 router = APIRouter(tags=["health"])
@@ -30,6 +31,12 @@ def readyz(service: ServiceDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if not problems else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    dependencies=[Depends(require_metrics_caller)],
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
 def metrics(service: ServiceDep) -> Response:
     return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -441,3 +441,84 @@ def test_callbacks_are_never_sent_unsigned(tmp_path: Path) -> None:
             assert _error(refused) == (422, "callbacks_disabled")
     finally:
         server.stop()
+
+
+# ---- 6. each key sees its own jobs; an admin key sees all --------------------------------------
+
+
+def _podalign_keys(server: Server, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "keys", *args],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _new_key(server: Server, name: str, *flags: str) -> str:
+    return _podalign_keys(server, "create", name, *flags).strip().splitlines()[-1]
+
+
+def _named(name: str) -> Any:
+    return {
+        "audio": (name, (SAMPLE / "audio.wav").read_bytes()),
+        "transcript": ("t.txt", (SAMPLE / "text.txt").read_bytes()),
+    }
+
+
+def test_each_key_sees_only_its_own_jobs_and_an_admin_sees_all(
+    tmp_path: Path, chromium: Browser
+) -> None:
+    server = Server(
+        tmp_path / "data", PODALIGN_API_KEYS="env-key", PODALIGN_METRICS_REQUIRE_KEY="true"
+    ).start()
+    try:
+        alice, bob = _new_key(server, "alice"), _new_key(server, "bob")
+        admin = _new_key(server, "ops", "--admin")
+        assert "alice\tuser" in _podalign_keys(server, "list")
+        assert alice not in _podalign_keys(server, "list")  # only hashes are kept
+        assert alice.encode() not in (server.data_dir / "podalign.db").read_bytes()
+        as_alice = server.client(Authorization=f"Bearer {alice}")
+        as_bob = server.client(Authorization=f"Bearer {bob}")
+        as_env = server.client(Authorization="Bearer env-key")
+        as_admin = server.client(Authorization=f"Bearer {admin}")
+        mine = as_alice.post("/v1/alignments", files=_named("alice.wav"), params={"wait": 60})
+        theirs = as_bob.post("/v1/alignments", files=_named("bob.wav"), params={"wait": 60})
+        env_job = as_env.post("/v1/alignments", files=_named("env.wav")).json()
+        mine, theirs = mine.json(), theirs.json()
+        assert [j["id"] for j in as_alice.get("/v1/alignments").json()["items"]] == [mine["id"]]
+        assert [j["id"] for j in as_env.get("/v1/alignments").json()["items"]] == [env_job["id"]]
+        base = f"/v1/alignments/{theirs['id']}"
+        for path in ("", "/words", "/captions.vtt", "/audio"):
+            assert _error(as_alice.get(base + path)) == (404, "not_found"), path
+        assert _error(as_alice.get(f"/transcriptions/{theirs['id']}")) == (404, "not_found")
+        assert _error(as_alice.delete(base)) == (404, "not_found")
+        assert as_bob.get(base).json()["status"] == "succeeded"
+        listed = {j["id"] for j in as_admin.get("/v1/alignments").json()["items"]}
+        assert listed == {mine["id"], theirs["id"], env_job["id"]}
+        assert as_admin.get(f"{base}/words").status_code == 200
+        anonymous = server.client()
+        assert _error(anonymous.get("/v1/alignments")) == (401, "unauthorized")
+        assert _error(anonymous.get("/metrics")) == (401, "unauthorized")
+        assert as_bob.get("/metrics").status_code == 200
+        _podalign_keys(server, "revoke", "bob")
+        assert _error(as_bob.get(base)) == (403, "forbidden")
+        # The page works with one key: it asks for it, then shows that key's jobs.
+        page = chromium.new_page()
+        try:
+            page.goto(server.url)
+            page.wait_for_selector("#key-panel:not([hidden])")
+            page.fill("#key-input", alice)
+            page.get_by_role("button", name="Use key").click()
+            page.wait_for_selector("#recent button")
+            assert page.locator("#recent button").all_text_contents() == ["alice.wav"]
+            page.locator("#recent button").click()
+            page.wait_for_selector("#result-panel:not([hidden])")
+            assert page.evaluate("document.getElementById('player').src").startswith("blob:")
+        finally:
+            page.close()
+    finally:
+        server.stop()
