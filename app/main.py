@@ -22,6 +22,7 @@ from app.headers import SecurityHeaders
 from app.jobs import JobStore
 from app.keys import KeyStore
 from app.metrics import Metrics
+from app.renders import Renders
 from app.routes import alignments, gentle, health, pages
 from app.service import Service
 from app.settings import Settings
@@ -102,7 +103,9 @@ def build_service(settings: Settings, workers: int | None = None) -> Service:
         for i in range(max(0, count))
     ]
     models = threads[0].models if threads else Models(settings)
-    return Service(settings, store, files, models, webhooks, metrics, threads, KeyStore(engine))
+    return Service(
+        settings, store, files, models, webhooks, metrics, threads, KeyStore(engine), Renders(files)
+    )
 
 
 def start_workers(service: Service) -> None:

@@ -6,11 +6,13 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from alignment.captions import FORMATS, CaptionOptions, render
 from alignment.types import Word
 from app.db import Job
 from app.errors import ApiError
@@ -18,6 +20,7 @@ from app.files import JobFiles
 from app.jobs import FINISHED, JobStore
 from app.keys import Caller, KeyStore
 from app.metrics import Metrics
+from app.renders import Renders
 from app.settings import Settings
 from app.storage import storage_problem
 from app.webhooks import WebhookSender
@@ -34,6 +37,7 @@ class Service:
     metrics: Metrics
     workers: list[Worker]
     keys: KeyStore
+    renders: Renders
 
     def job(self, job_id: str, caller: Caller) -> Job:
         """The job, when `caller` may see it (another owner's job is as unknown as none)."""
@@ -91,7 +95,7 @@ class Service:
         if previous in FINISHED:
             self.store.delete(job.id)
 
-    def finished_result(self, job: Job) -> dict[str, Any]:
+    def finished_path(self, job: Job) -> Path:
         """The stored result of a succeeded job; 409 while it is not there yet."""
         if job.status != "succeeded":
             hint = {
@@ -103,8 +107,31 @@ class Service:
             raise ApiError(
                 409, "not_ready", f"The alignment has no result. {hint}", job_status=job.status
             )
-        data: dict[str, Any] = json.loads(self.files.result(job.id).read_text(encoding="utf-8"))
-        return data
+        path = self.files.result(job.id)
+        if not path.exists():
+            raise ApiError(404, "not_found", "This alignment's files were deleted.")
+        return path
+
+    def rendering(self, job: Job, fmt: str, options: CaptionOptions) -> Path | str:
+        """The job's words in format `fmt` with `options`: rendered once, then kept."""
+        path = self.finished_path(job)
+
+        def make() -> str:
+            result = json.loads(path.read_text(encoding="utf-8"))
+            return render(
+                fmt,
+                words_of(result),
+                options,
+                language=result.get("language"),
+                duration_s=result.get("duration_s"),
+                transcript=result.get("transcript"),
+            )
+
+        key = f"{job.finished_at}|{fmt}|{options!r}"
+        try:
+            return self.renders.get(job.id, key, FORMATS[fmt].extension, make)
+        except FileNotFoundError as exc:  # deleted meanwhile
+            raise ApiError(404, "not_found", "This alignment's files were deleted.") from exc
 
 
 def _describe(exc: BaseException) -> str:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     max_audio_s: float = 6 * 3600.0
     max_transcript_bytes: int = 5 * 1024**2
+    #: A transcript may have 1000 words plus this many per second of audio (fast speech is
+    #: 3-5 a second); more is refused (422 transcript_too_many_words).
+    max_words_per_s: float = 10.0
     #: Free space kept on the data disk: below it uploads get 507 and workers take no new job,
     #: so the database always has room to record what happens.
     min_free_bytes: int = 128 * 1024**2

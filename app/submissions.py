@@ -16,6 +16,7 @@ from app.destinations import Refused, check_url
 from app.errors import ApiError, from_alignment_error
 from app.jobs import NewJob
 from app.keys import Caller
+from app.limits import check_word_count
 from app.service import Service
 from app.uploads import ReceivedFile, ReceivedForm
 
@@ -45,9 +46,11 @@ def submit(service: Service, submission: Submission) -> Job:
         model, language = _model_and_language(service, submission)
         callback = _callback(service, submission.field("callback_url"))
         metadata = _metadata(submission.field("metadata"))
-        _store_transcript(service, submission, service.files.incoming_path(form.job_id))
+        text = _store_transcript(service, submission, service.files.incoming_path(form.job_id))
         audio = _received_audio(form)
         probe = _checked_probe(service, audio.path)
+        if probe.duration_s:  # the worker checks again against the decoded audio
+            check_word_count(text, probe.duration_s, service.settings.max_words_per_s)
         service.files.publish(form.job_id)
         name = _display_name(audio.filename)
         new = NewJob(
@@ -103,7 +106,7 @@ def _checked_probe(service: Service, audio: Path) -> AudioProbe:
     return probe
 
 
-def _store_transcript(service: Service, submission: Submission, folder: Path) -> None:
+def _store_transcript(service: Service, submission: Submission, folder: Path) -> str:
     """The transcript as UTF-8 in `transcript.txt`, from whichever part held it."""
     form = submission.form
     upload = form.files.get("transcript")
@@ -124,6 +127,7 @@ def _store_transcript(service: Service, submission: Submission, folder: Path) ->
     (folder / "transcript.txt").write_text(text, encoding="utf-8")
     if upload is not None:
         upload.path.unlink()
+    return text
 
 
 def _received_audio(form: ReceivedForm) -> ReceivedFile:

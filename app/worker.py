@@ -10,11 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from alignment import Aligner, AlignmentError, AlignmentOptions
-from alignment.audio import load_audio
+from alignment.audio import SAMPLE_RATE, load_audio
+from alignment.text import decode_transcript
 from alignment.types import AlignmentResult
 from app.db import Job
 from app.files import JobFiles
 from app.jobs import JobStore
+from app.limits import check_word_count
 from app.settings import Settings
 from app.storage import storage_problem
 from app.webhooks import WebhookSender
@@ -214,6 +216,9 @@ class Worker:
         heartbeat.stage("decode", 0.0)
         # Decoding counts the samples and stops at the limit, before any alignment.
         samples = load_audio(self.files.audio(job.id), max_duration_s=self.settings.max_audio_s)
+        check_word_count(
+            decode_transcript(transcript), len(samples) / SAMPLE_RATE, self.settings.max_words_per_s
+        )
         result = aligner.align(
             samples, transcript, language=job.language, progress=heartbeat.progress
         )

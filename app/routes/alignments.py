@@ -7,16 +7,16 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from alignment.captions import FORMATS, CaptionOptions, render
+from alignment.captions import FORMATS, CaptionOptions
 from app.errors import ApiError
 from app.jobs import FINISHED
 from app.routes.auth import CallerDep
 from app.routes.forms import multipart_body, receive_form
 from app.schemas import ErrorBody, JobOut, JobPage, Status, job_out
-from app.service import ServiceDep, wait_until_finished, words_of
+from app.service import ServiceDep, wait_until_finished
 from app.submissions import Submission, submit
 
 router = APIRouter(prefix="/v1/alignments", tags=["alignments"])
@@ -126,10 +126,10 @@ def delete_alignment(service: ServiceDep, caller: CallerDep, job_id: str) -> Res
     responses={**_ERRORS, 409: {"model": ErrorBody, "description": "not finished"}},
     summary="The aligned words",
 )
-def get_words(service: ServiceDep, caller: CallerDep, job_id: str) -> JSONResponse:
+def get_words(service: ServiceDep, caller: CallerDep, job_id: str) -> FileResponse:
     """Every word of the transcript with its status, times and score, plus what produced them."""
-    result = service.finished_result(service.job(job_id, caller))
-    return JSONResponse(result)
+    path = service.finished_path(service.job(job_id, caller))
+    return FileResponse(path, media_type="application/json")  # streamed from disk
 
 
 @router.get(
@@ -158,9 +158,10 @@ def get_captions(
     highlight: Literal["none", "words"] = "none",
     speakers: bool = True,
 ) -> Response:
-    """Rendered on request from the stored words with these layout options."""
+    """Rendered from the stored words with these layout options (once: repeats are sent
+    from disk)."""
     job = service.job(job_id, caller)
-    result = service.finished_result(job)
+    service.finished_path(job)
     options = CaptionOptions(
         max_chars_per_line=max_chars_per_line,
         max_lines=max_lines,
@@ -178,19 +179,14 @@ def get_captions(
     )
     if request.headers.get("if-none-match") == tag:
         return Response(status_code=304, headers={"ETag": tag})
-    body = render(
-        fmt,
-        words_of(result),
-        options,
-        language=result.get("language"),
-        duration_s=result.get("duration_s"),
-        transcript=result.get("transcript"),
-    )
+    body = service.rendering(job, fmt, options)
     info = FORMATS[fmt]
     stem = PurePosixPath(job.audio_filename or job.id).stem or job.id
     filename = _ascii_filename(f"{stem}{'.gentle' if fmt == 'gentle' else ''}{info.extension}")
     headers = {"ETag": tag, "Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(body, media_type=info.media_type, headers=headers)
+    if isinstance(body, str):
+        return Response(body, media_type=info.media_type, headers=headers)
+    return FileResponse(body, media_type=info.media_type, headers=headers)
 
 
 @router.get(

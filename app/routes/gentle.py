@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from alignment.captions import gentle_document
+from alignment.captions import CaptionOptions
 from app.keys import Caller
 from app.routes.auth import CallerDep
 from app.routes.forms import multipart_body, receive_form
 from app.schemas import ErrorBody
-from app.service import Service, ServiceDep, wait_until_finished, words_of
+from app.service import Service, ServiceDep, wait_until_finished
 from app.submissions import Submission, submit
 
 router = APIRouter(tags=["gentle"])
@@ -55,17 +55,19 @@ async def transcriptions(
     if async_:
         return RedirectResponse(f"/transcriptions/{job.id}", status_code=302)
     job = await wait_until_finished(service, job, caller, _WAIT_LIMIT_S)
-    return JSONResponse(await run_in_threadpool(_gentle, service, caller, job.id))
+    return await run_in_threadpool(_gentle, service, caller, job.id)
 
 
 @router.get("/transcriptions/{job_id}", summary="Gentle-compatible result or status")
-def transcription(service: ServiceDep, caller: CallerDep, job_id: str) -> JSONResponse:
-    return JSONResponse(_gentle(service, caller, job_id))
+def transcription(service: ServiceDep, caller: CallerDep, job_id: str) -> Response:
+    return _gentle(service, caller, job_id)
 
 
-def _gentle(service: Service, caller: Caller, job_id: str) -> dict[str, Any]:
+def _gentle(service: Service, caller: Caller, job_id: str) -> Response:
     job = service.job(job_id, caller)
     if job.status != "succeeded":
-        return {"status": job.status.upper(), "id": job.id, "progress": job.progress}
-    result = service.finished_result(job)
-    return gentle_document(words_of(result), result.get("transcript"))
+        return JSONResponse({"status": job.status.upper(), "id": job.id, "progress": job.progress})
+    document = service.rendering(job, "gentle", CaptionOptions())
+    if isinstance(document, str):
+        return Response(document, media_type="application/json")
+    return FileResponse(document, media_type="application/json")

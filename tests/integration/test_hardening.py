@@ -14,6 +14,7 @@ import threading
 import time
 import wave
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -520,5 +521,47 @@ def test_each_key_sees_only_its_own_jobs_and_an_admin_sees_all(
             assert page.evaluate("document.getElementById('player').src").startswith("blob:")
         finally:
             page.close()
+    finally:
+        server.stop()
+
+
+# ---- 7. no output far larger than the input; repeats are cheap -------------------------------
+
+
+def test_wordy_transcripts_are_refused_and_renderings_are_kept(tmp_path: Path) -> None:
+    liar = _mkv_claiming(tmp_path / "liar.mkv", lasts_s=20, claims_s=3600)
+    server = Server(tmp_path / "data").start()
+    try:
+        with server.client() as client:
+            one_word = {
+                "audio": ("a.wav", (SAMPLE / "audio.wav").read_bytes()),
+                "transcript": ("t.txt", b"la " * 1_500_000),
+            }
+            refused = client.post("/v1/alignments", files=one_word)
+            assert _error(refused) == (422, "transcript_too_many_words")
+            # A header that claims an hour gets past the first look; the decoded audio does not.
+            files = {"audio": ("liar.mkv", liar.read_bytes()), "transcript": ("t", b"la " * 3000)}
+            long_claim = client.post("/v1/alignments", files=files).json()
+            failed = wait_for(client, long_claim["id"])
+            assert failed["error"]["code"] == "transcript_too_many_words", failed
+            job = client.post("/v1/alignments", files=_files(), params={"wait": 60}).json()
+            base = f"/v1/alignments/{job['id']}"
+            words = client.get(f"{base}/words")
+            assert (
+                words.content == (server.data_dir / "jobs" / job["id"] / "result.json").read_bytes()
+            )
+            renders = server.data_dir / "jobs" / job["id"] / "renders"
+            options = {"max_chars_per_line": 30, "highlight": "words"}
+            with ThreadPoolExecutor(4) as pool:
+                answers = list(
+                    pool.map(lambda _: client.get(f"{base}/captions.vtt", params=options), range(4))
+                )
+            assert {a.status_code for a in answers} == {200}
+            assert len({a.content for a in answers}) == 1
+            assert len(list(renders.iterdir())) == 1  # rendered once for the four
+            again = client.get(f"{base}/captions.vtt", params=options)
+            assert again.content == answers[0].content and len(list(renders.iterdir())) == 1
+            assert client.get(f"{base}/captions.srt").status_code == 200
+            assert len(list(renders.iterdir())) == 2
     finally:
         server.stop()
