@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from alignment.types import AlignmentResult
 from app.db import Job, connect, migrate
-from app.errors import error_body, install_handlers
+from app.errors import JsonErrors, error_body, install_handlers
 from app.files import JobFiles
 from app.headers import SecurityHeaders
 from app.jobs import JobStore
@@ -175,7 +175,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return await call_next(request)
 
-    # Added last, so it wraps the others: every answer gets the headers, refusals included.
+    # Added last, so they wrap the others: every answer gets the headers, refusals included,
+    # and every error is JSON.
+    app.add_middleware(JsonErrors)
     app.add_middleware(SecurityHeaders)
     app.include_router(alignments.router)
     app.include_router(gentle.router)

@@ -21,6 +21,7 @@ from app.service import Service
 from app.uploads import ReceivedFile, ReceivedForm
 
 _MAX_METADATA_BYTES = 16 * 1024
+_MAX_METADATA_DEPTH = 32
 
 
 @dataclass
@@ -163,12 +164,35 @@ def _metadata(raw: str | None) -> Any:
         return None
     if len(raw.encode()) > _MAX_METADATA_BYTES:
         raise ApiError(422, "invalid_option", "metadata must be at most 16 KB of JSON.")
+    if _nesting(raw) > _MAX_METADATA_DEPTH:
+        raise ApiError(
+            422,
+            "invalid_option",
+            f"metadata may nest objects and arrays at most {_MAX_METADATA_DEPTH} deep.",
+        )
     try:
         return json.loads(raw)
     except ValueError as exc:
         raise ApiError(
             422, "invalid_option", f'metadata must be JSON ({exc}); e.g. {{"episode": 42}}.'
         ) from exc
+
+
+def _nesting(raw: str) -> int:
+    """How deep brackets nest in JSON text, strings skipped (parsing deeper ones recurses)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in raw:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _display_name(name: str | None) -> str | None:

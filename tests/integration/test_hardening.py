@@ -565,3 +565,37 @@ def test_wordy_transcripts_are_refused_and_renderings_are_kept(tmp_path: Path) -
             assert len(list(renders.iterdir())) == 2
     finally:
         server.stop()
+
+
+# ---- 9. every error is the documented JSON shape -------------------------------------------
+
+
+def test_odd_requests_get_json_errors(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data").start()
+    try:
+        with server.client() as client:
+            deep = "[" * 1000 + "]" * 1000
+            nested = client.post("/v1/alignments", files=_files(), data={"metadata": deep})
+            assert _error(nested) == (422, "invalid_option")
+            # A text field longer than 1 MB (the framework's default part limit) is a transcript.
+            padded = (SAMPLE / "text.txt").read_text() + " " * (2 * 1024 * 1024)
+            files = {"audio": ("a.wav", (SAMPLE / "audio.wav").read_bytes())}
+            job = client.post("/v1/alignments", files=files, data={"text": padded}).json()
+            assert wait_for(client, job["id"])["words"]["aligned"] == 87
+            audio = f"/v1/alignments/{job['id']}/audio"
+            size = (SAMPLE / "audio.wav").stat().st_size
+            beyond = client.get(audio, headers={"Range": f"bytes={size + 10}-"})
+            assert _error(beyond) == (416, "range_not_satisfiable")
+            assert beyond.headers["content-range"] == f"bytes */{size}"
+            assert _error(client.get(audio, headers={"Range": "nonsense"}))[0] == 400
+            words = f"/v1/alignments/{job['id']}/words"
+            assert _error(client.get(words, headers={"Range": "bytes=10-5"}))[0] == 400
+            put = client.put(f"/v1/alignments/{job['id']}")
+            assert _error(put) == (405, "method_not_allowed")
+            assert set(put.headers["allow"].split(", ")) == {"GET", "DELETE"}
+            static = client.post("/static/app.js")
+            assert _error(static) == (405, "method_not_allowed")
+            assert set(static.headers["allow"].split(", ")) == {"GET", "HEAD"}
+            assert _error(client.get("/nowhere")) == (404, "not_found")
+    finally:
+        server.stop()
