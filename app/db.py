@@ -48,6 +48,8 @@ class Job(Base):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: The name of the API key that submitted it (None: submitted while no key was needed).
     owner: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    #: The claim slot of the process running it (see app.claims).
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class WebhookDelivery(Base):

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import ColumnElement, Engine, func, select, text, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -110,7 +110,7 @@ class JobStore:
             )
         return int(ahead or 0) + 1
 
-    def claim_next(self, lease_s: float) -> Job | None:
+    def claim_next(self, lease_s: float, claimant: str | None = None) -> Job | None:
         """Atomically take the oldest queued job: only one worker's UPDATE can match it."""
         with self._sessions.begin() as session:
             candidate = session.scalar(
@@ -128,6 +128,7 @@ class JobStore:
                     started_at=now,
                     lease_expires_at=now + lease_s,
                     attempts=Job.attempts + 1,
+                    claimed_by=claimant,
                 )
             ).rowcount  # type: ignore[attr-defined]
         return self.get(candidate) if claimed == 1 else None
@@ -195,13 +196,17 @@ class JobStore:
     def recover(self, max_attempts: int) -> tuple[int, int]:
         """After a crash: running jobs whose lease ran out go back to the queue, or fail once
         they have used up their attempts. Returns (requeued, failed)."""
+        return self._take_back(Job.lease_expires_at < time.time(), max_attempts)
+
+    def take_back(self, claimant: str, max_attempts: int) -> tuple[int, int]:
+        """Running jobs claimed by `claimant`, a process known to be gone: as `recover`,
+        without waiting for their leases."""
+        return self._take_back(Job.claimed_by == claimant, max_attempts)
+
+    def _take_back(self, which: ColumnElement[bool], max_attempts: int) -> tuple[int, int]:
         now = time.time()
         with self._sessions.begin() as session:
-            stale = list(
-                session.scalars(
-                    select(Job).where(Job.status == "running", Job.lease_expires_at < now)
-                )
-            )
+            stale = list(session.scalars(select(Job).where(Job.status == "running", which)))
             failed = 0
             for job in stale:
                 if job.attempts >= max_attempts:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from alignment.types import AlignmentResult
+from app.claims import ClaimSlot
 from app.db import Job, connect, migrate
 from app.errors import JsonErrors, error_body, install_handlers
 from app.files import JobFiles
@@ -97,15 +98,40 @@ def build_service(settings: Settings, workers: int | None = None) -> Service:
             metrics.audio_seconds.inc(result.duration_s)
 
     # Each worker has its own copy of the model, so that N workers align N jobs at once.
-    count = settings.workers if workers is None else workers
+    count = max(0, settings.workers if workers is None else workers)
+    slot = _claim_slot(settings, store) if count else None
+    claimant = slot.identity if slot is not None else None
     threads = [
-        Worker(settings, store, files, Models(settings), webhooks, finished, name=f"worker-{i + 1}")
-        for i in range(max(0, count))
+        Worker(
+            settings,
+            store,
+            files,
+            Models(settings),
+            webhooks,
+            finished,
+            f"worker-{i + 1}",
+            claimant,
+        )
+        for i in range(count)
     ]
     models = threads[0].models if threads else Models(settings)
-    return Service(
-        settings, store, files, models, webhooks, metrics, threads, KeyStore(engine), Renders(files)
-    )
+    keys, renders = KeyStore(engine), Renders(files)
+    return Service(settings, store, files, models, webhooks, metrics, threads, keys, renders, slot)
+
+
+def _claim_slot(settings: Settings, store: JobStore) -> ClaimSlot:
+    """This process's claim slot; the jobs its previous holder left running go back to the
+    queue now rather than when their leases end."""
+    slot = ClaimSlot.acquire(settings.data_dir)
+    requeued, failed = store.take_back(slot.identity, settings.max_attempts)
+    if requeued or failed:
+        logger.warning(
+            "%s: took back the jobs of its previous run: %d requeued, %d failed",
+            slot.identity,
+            requeued,
+            failed,
+        )
+    return slot
 
 
 def start_workers(service: Service) -> None:

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from alignment.captions import FORMATS, CaptionOptions, render
 from alignment.types import Word
+from app.claims import ClaimSlot
 from app.db import Job
 from app.errors import ApiError
 from app.files import JobFiles
@@ -38,6 +39,8 @@ class Service:
     workers: list[Worker]
     keys: KeyStore
     renders: Renders
+    #: Held while this process runs workers (see app.claims).
+    claim_slot: ClaimSlot | None = None
 
     def job(self, job_id: str, caller: Caller) -> Job:
         """The job, when `caller` may see it (another owner's job is as unknown as none)."""

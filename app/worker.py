@@ -75,11 +75,12 @@ class Worker:
         webhooks: WebhookSender,
         on_finished: Callable[[Job, AlignmentResult | None, float], None] | None = None,
         name: str = "worker-1",
+        claimant: str | None = None,
     ) -> None:
         self.settings, self.store, self.files = settings, store, files
         self.models, self.webhooks = models, webhooks
         self._on_finished = on_finished
-        self.name = name
+        self.name, self.claimant = name, claimant
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._next_recover = 0.0
@@ -119,7 +120,7 @@ class Worker:
             self._report_problem(f"takes no new job: {room.message}")
             return False
         self._settle_pending()
-        job = self.store.claim_next(self.settings.lease_s)
+        job = self.store.claim_next(self.settings.lease_s, self.claimant)
         self._report_problem(None)
         if job is None:
             return False

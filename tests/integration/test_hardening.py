@@ -599,3 +599,66 @@ def test_odd_requests_get_json_errors(tmp_path: Path) -> None:
             assert _error(client.get("/nowhere")) == (404, "not_found")
     finally:
         server.stop()
+
+
+# ---- 10. a restarted process takes back its own jobs at once -----------------------------------
+
+
+def _running(client: httpx.Client, job_id: str, progress: float = 0.1) -> bool:
+    job = client.get(f"/v1/alignments/{job_id}").json()
+    return bool(job["status"] == "running" and job["progress"] > progress)
+
+
+def test_a_restarted_service_requeues_its_own_jobs_at_once(
+    tmp_path: Path, long_episode: tuple[Path, Path]
+) -> None:
+    server = Server(tmp_path / "data").start()  # the default lease: 120 s
+    try:
+        with server.client() as client:
+            job = client.post("/v1/alignments", files=_files(*long_episode)).json()
+            _until(lambda: _running(client, job["id"]), "the job is under way")
+        server.kill()
+        server.start()
+        with server.client() as client:
+            after = client.get(f"/v1/alignments/{job['id']}").json()
+            assert (after["status"], after["attempts"]) != ("running", 1), after
+            done = wait_for(client, job["id"])
+        assert (done["status"], done["attempts"]) == ("succeeded", 2)
+    finally:
+        server.stop()
+
+
+def _worker_process(server: Server, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"],
+            env=server.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_a_new_worker_process_leaves_live_workers_jobs_alone(
+    tmp_path: Path, long_episode: tuple[Path, Path]
+) -> None:
+    api = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    first = _worker_process(api, tmp_path / "first.log")
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        with api.client() as client:
+            job = client.post("/v1/alignments", files=_files(*long_episode)).json()
+            _until(lambda: _running(client, job["id"]), "the first worker runs the job")
+            second = _worker_process(api, tmp_path / "second.log")
+            _until(
+                lambda: "worker(s) running" in (tmp_path / "second.log").read_text(),
+                "the second worker is up",
+            )
+            still = client.get(f"/v1/alignments/{job['id']}").json()
+            assert (still["status"], still["attempts"]) == ("running", 1)  # not taken
+            assert wait_for(client, job["id"])["attempts"] == 1
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+        api.stop()
