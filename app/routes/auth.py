@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.errors import ApiError
@@ -39,9 +39,13 @@ def require_caller(service: ServiceDep, credentials: Credentials) -> Caller:
     return identify(service, credentials) if keys_required(service) else ANONYMOUS
 
 
-def require_metrics_caller(service: ServiceDep, credentials: Credentials) -> None:
+def require_metrics_caller(service: ServiceDep, request: Request) -> None:
+    """A valid key when PODALIGN_METRICS_REQUIRE_KEY is set. Read from the request, not
+    declared in the schema: whether it is needed is the operator's choice."""
     if service.settings.metrics_require_key:
-        identify(service, credentials)
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        given = HTTPAuthorizationCredentials(scheme=scheme, credentials=key)
+        identify(service, given if scheme.lower() == "bearer" and key else None)
 
 
 CallerDep = Annotated[Caller, Depends(require_caller)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -19,6 +19,10 @@ from app.submissions import Submission, submit
 router = APIRouter(tags=["gentle"])
 
 _WAIT_LIMIT_S = 6 * 3600.0
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "API key missing"},
+    403: {"model": ErrorBody, "description": "API key not valid"},
+}
 
 
 _FORM = multipart_body(
@@ -39,6 +43,7 @@ _FORM = multipart_body(
         413: {"model": ErrorBody},
         415: {"model": ErrorBody},
         422: {"model": ErrorBody},
+        **_AUTH_ERRORS,
     },
     summary="Gentle-compatible alignment",
     openapi_extra=_FORM,
@@ -58,7 +63,15 @@ async def transcriptions(
     return await run_in_threadpool(_gentle, service, caller, job.id)
 
 
-@router.get("/transcriptions/{job_id}", summary="Gentle-compatible result or status")
+@router.get(
+    "/transcriptions/{job_id}",
+    summary="Gentle-compatible result or status",
+    responses={
+        200: {"content": {"application/json": {}}},
+        404: {"model": ErrorBody, "description": "no alignment with this id"},
+        **_AUTH_ERRORS,
+    },
+)
 def transcription(service: ServiceDep, caller: CallerDep, job_id: str) -> Response:
     return _gentle(service, caller, job_id)
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
 from app.routes.auth import require_metrics_caller
+from app.schemas import ErrorBody
 from app.service import ServiceDep
 
 router = APIRouter(tags=["health"])
@@ -36,7 +37,11 @@ def readyz(service: ServiceDep) -> JSONResponse:
     summary="Prometheus metrics",
     dependencies=[Depends(require_metrics_caller)],
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}}},
+    responses={
+        200: {"content": {"text/plain": {}}},
+        401: {"model": ErrorBody, "description": "API key missing (PODALIGN_METRICS_REQUIRE_KEY)"},
+        403: {"model": ErrorBody, "description": "API key not valid"},
+    },
 )
 def metrics(service: ServiceDep) -> Response:
     return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")
