@@ -15,7 +15,7 @@ import time
 import wave
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -476,16 +476,23 @@ def test_each_key_sees_only_its_own_jobs_and_an_admin_sees_all(
     server = Server(
         tmp_path / "data", PODALIGN_API_KEYS="env-key", PODALIGN_METRICS_REQUIRE_KEY="true"
     ).start()
+    clients = ExitStack()
     try:
         alice, bob = _new_key(server, "alice"), _new_key(server, "bob")
         admin = _new_key(server, "ops", "--admin")
         assert "alice\tuser" in _podalign_keys(server, "list")
         assert alice not in _podalign_keys(server, "list")  # only hashes are kept
         assert alice.encode() not in (server.data_dir / "podalign.db").read_bytes()
-        as_alice = server.client(Authorization=f"Bearer {alice}")
-        as_bob = server.client(Authorization=f"Bearer {bob}")
-        as_env = server.client(Authorization="Bearer env-key")
-        as_admin = server.client(Authorization=f"Bearer {admin}")
+        as_alice, as_bob, as_env, as_admin, anonymous = (
+            clients.enter_context(server.client(**headers))
+            for headers in (
+                {"Authorization": f"Bearer {alice}"},
+                {"Authorization": f"Bearer {bob}"},
+                {"Authorization": "Bearer env-key"},
+                {"Authorization": f"Bearer {admin}"},
+                {},
+            )
+        )
         mine = as_alice.post("/v1/alignments", files=_named("alice.wav"), params={"wait": 60})
         theirs = as_bob.post("/v1/alignments", files=_named("bob.wav"), params={"wait": 60})
         env_job = as_env.post("/v1/alignments", files=_named("env.wav")).json()
@@ -501,7 +508,6 @@ def test_each_key_sees_only_its_own_jobs_and_an_admin_sees_all(
         listed = {j["id"] for j in as_admin.get("/v1/alignments").json()["items"]}
         assert listed == {mine["id"], theirs["id"], env_job["id"]}
         assert as_admin.get(f"{base}/words").status_code == 200
-        anonymous = server.client()
         assert _error(anonymous.get("/v1/alignments")) == (401, "unauthorized")
         assert _error(anonymous.get("/metrics")) == (401, "unauthorized")
         assert as_bob.get("/metrics").status_code == 200
@@ -522,6 +528,7 @@ def test_each_key_sees_only_its_own_jobs_and_an_admin_sees_all(
         finally:
             page.close()
     finally:
+        clients.close()
         server.stop()
 
 
