@@ -159,15 +159,18 @@ class JobStore:
             words_non_speech=counts["non_speech"],
         )
 
-    def fail(self, job_id: str, code: str, message: str) -> None:
-        self._finish(job_id, status="failed", stage="done", error_code=code, error_message=message)
+    def fail(self, job_id: str, code: str, message: str, attempt: int | None = None) -> None:
+        """Mark the running job failed; with `attempt`, only if that claim still holds it."""
+        values = {"status": "failed", "stage": "done", "error_code": code, "error_message": message}
+        self._finish(job_id, attempt, **values)
 
-    def release(self, job_id: str) -> None:
-        """Put a running job back in the queue (its worker could not store the outcome)."""
+    def release(self, job_id: str, attempt: int) -> None:
+        """Put a running job back in the queue (its worker could not store the outcome), if
+        claim number `attempt` still holds it."""
         with self._sessions.begin() as session:
             session.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.status == "running")
+                .where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
                 .values(status="queued", stage="queued", progress=0.0, lease_expires_at=None)
             )
 
@@ -235,10 +238,13 @@ class JobStore:
             rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
             return {status: int(n) for status, n in rows}
 
-    def _finish(self, job_id: str, **values: Any) -> None:
+    def _finish(self, job_id: str, attempt: int | None = None, **values: Any) -> None:
+        running = [Job.id == job_id, Job.status == "running"]
+        if attempt is not None:  # a later claim of the job is not ours to finish
+            running.append(Job.attempts == attempt)
         with self._sessions.begin() as session:
             session.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.status == "running")
+                .where(*running)
                 .values(finished_at=time.time(), lease_expires_at=None, **values)
             )

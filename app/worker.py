@@ -87,8 +87,9 @@ class Worker:
         self._next_retention = 0.0
         #: Why this worker cannot take jobs now (None: it can); /readyz reports it.
         self.problem: str | None = None
-        #: Outcomes not yet recorded (the store could not be written): job id -> (code, message).
-        self._unsettled: dict[str, tuple[str | None, str | None]] = {}
+        #: Outcomes not yet recorded (the store could not be written):
+        #: job id -> (its attempt, error code or None to requeue, message).
+        self._unsettled: dict[str, tuple[int, str | None, str | None]] = {}
 
     def start(self) -> None:
         self._thread.start()
@@ -196,18 +197,18 @@ class Worker:
         """Record a failure (or, with no code, put the job back in the queue). When even that
         cannot be written, it is tried again before the next job (and the job's lease runs
         out meanwhile, so another process may retry it)."""
-        self._unsettled[job.id] = (code, message)
+        self._unsettled[job.id] = (job.attempts, code, message)
         try:
             self._settle_pending()
         except Exception as exc:
             logger.error("job %s: could not record its outcome yet: %s", job.id, _describe(exc))
 
     def _settle_pending(self) -> None:
-        for job_id, (code, message) in list(self._unsettled.items()):
+        for job_id, (attempt, code, message) in list(self._unsettled.items()):
             if code is None:
-                self.store.release(job_id)
+                self.store.release(job_id, attempt)
             else:
-                self.store.fail(job_id, code, message or "")
+                self.store.fail(job_id, code, message or "", attempt)
             del self._unsettled[job_id]
 
     def _align(self, job: Job, heartbeat: _Heartbeat) -> AlignmentResult:
