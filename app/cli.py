@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -25,6 +26,8 @@ EXIT_USAGE = 64
 EXIT_STORAGE = 1
 
 if TYPE_CHECKING:
+    from app.keys import KeyStore
+
     _Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 #: Output format by file extension: each format's own (JSON means ours, not Gentle's), plus
@@ -47,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_worker_command(commands)
     _add_download_command(commands)
     _add_healthcheck_command(commands)
+    _add_keys_command(commands)
     return parser
 
 
@@ -150,6 +154,23 @@ def _add_healthcheck_command(commands: _Commands) -> None:
     )
 
 
+def _add_keys_command(commands: _Commands) -> None:
+    keys = commands.add_parser(
+        "keys",
+        help="create, list and revoke API keys (stored as hashes in the job store)",
+        description="Manage the service's API keys. Once one exists, the API needs a key; each "
+        "key sees only its own jobs, an admin key sees all. Uses PODALIGN_DATABASE_URL / "
+        "PODALIGN_DATA_DIR like the service.",
+    )
+    actions = keys.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="make a key for NAME; prints it once")
+    create.add_argument("name", help="who the key is for (letters, digits, '.', '_', '-')")
+    create.add_argument("--admin", action="store_true", help="the key sees every job")
+    actions.add_parser("list", help="names, roles and dates (never the keys)")
+    revoke = actions.add_parser("revoke", help="revoke NAME's key")
+    revoke.add_argument("name")
+
+
 def _add_caption_arguments(cmd: argparse.ArgumentParser) -> None:
     defaults = CaptionOptions()
     group = cmd.add_argument_group("caption layout")
@@ -209,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         return _download_model(args)
     if args.command == "healthcheck":
         return _healthcheck(args.url)
+    if args.command == "keys":
+        return _keys(args)
     return _align(args)
 
 
@@ -238,6 +261,45 @@ def _download_model(args: argparse.Namespace) -> int:
         return EXIT_ALIGNMENT_ERROR
     print(f"{args.model}: {folder}")
     return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from app.db import connect, migrate
+    from app.keys import KeyCommandError, KeyStore
+
+    engine = connect(Settings().database)
+    try:
+        migrate(engine)
+        store = KeyStore(engine)
+        if args.action == "create":
+            key = store.create(args.name, admin=args.admin)
+            role = "an admin key (sees every job)" if args.admin else "a key (sees its own jobs)"
+            print(f"Created {role} for {args.name!r}; it is shown only now:")
+            print(key)
+        elif args.action == "list":
+            _print_keys(store)
+        elif not store.revoke(args.name):
+            print(f"error: {args.name!r} has no key to revoke", file=sys.stderr)
+            return 1
+        else:
+            print(f"Revoked the key of {args.name!r}.")
+    except KeyCommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _print_keys(store: KeyStore) -> None:
+    for key in store.list():
+        created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(key.created_at))
+        state = (
+            f"revoked {time.strftime('%Y-%m-%d %H:%M', time.gmtime(key.revoked_at))}"
+            if key.revoked_at is not None
+            else "active"
+        )
+        print(f"{key.name}\t{'admin' if key.admin else 'user'}\tcreated {created} UTC\t{state}")
 
 
 def _healthcheck(url: str | None) -> int:

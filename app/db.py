@@ -46,6 +46,10 @@ class Job(Base):
     words_non_speech: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The name of the API key that submitted it (None: submitted while no key was needed).
+    owner: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    #: The claim slot of the process running it (see app.claims).
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class WebhookDelivery(Base):
@@ -63,6 +67,20 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     gave_up_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ApiKey(Base):
+    """A key that may call the API; only a SHA-256 of the key is kept. Jobs belong to the
+    key's name, so a key revoked and created again under its name keeps its jobs."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 def connect(url: str) -> Engine:

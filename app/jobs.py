@@ -8,11 +8,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import ColumnElement, Engine, func, select, text, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import Job, WebhookDelivery
+from app.keys import Caller
 from app.storage import StorageError
 
 FINISHED = ("succeeded", "failed", "canceled")
@@ -28,6 +29,7 @@ class NewJob:
     callback_url: str | None
     client_metadata: Any
     audio_media_type: str | None = None
+    owner: str | None = None
 
 
 class JobStore:
@@ -50,6 +52,7 @@ class JobStore:
             audio_bytes=new.audio_bytes,
             audio_duration_s=new.audio_duration_s,
             audio_media_type=new.audio_media_type,
+            owner=new.owner,
             callback_url=new.callback_url,
             client_metadata=None
             if new.client_metadata is None
@@ -78,12 +81,18 @@ class JobStore:
         with self._sessions() as session:
             return session.get(Job, job_id)
 
-    def page(self, status: str | None, limit: int, offset: int) -> tuple[list[Job], int]:
+    def page(
+        self, status: str | None, limit: int, offset: int, caller: Caller
+    ) -> tuple[list[Job], int]:
+        """Newest first, of the jobs `caller` may see."""
         with self._sessions() as session:
             query = select(Job)
             count = select(func.count()).select_from(Job)
             if status:
                 query, count = query.where(Job.status == status), count.where(Job.status == status)
+            if not caller.admin:
+                mine = Job.owner == caller.owner
+                query, count = query.where(mine), count.where(mine)
             rows = session.scalars(
                 query.order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
             )
@@ -101,7 +110,7 @@ class JobStore:
             )
         return int(ahead or 0) + 1
 
-    def claim_next(self, lease_s: float) -> Job | None:
+    def claim_next(self, lease_s: float, claimant: str | None = None) -> Job | None:
         """Atomically take the oldest queued job: only one worker's UPDATE can match it."""
         with self._sessions.begin() as session:
             candidate = session.scalar(
@@ -119,6 +128,7 @@ class JobStore:
                     started_at=now,
                     lease_expires_at=now + lease_s,
                     attempts=Job.attempts + 1,
+                    claimed_by=claimant,
                 )
             ).rowcount  # type: ignore[attr-defined]
         return self.get(candidate) if claimed == 1 else None
@@ -149,15 +159,18 @@ class JobStore:
             words_non_speech=counts["non_speech"],
         )
 
-    def fail(self, job_id: str, code: str, message: str) -> None:
-        self._finish(job_id, status="failed", stage="done", error_code=code, error_message=message)
+    def fail(self, job_id: str, code: str, message: str, attempt: int | None = None) -> None:
+        """Mark the running job failed; with `attempt`, only if that claim still holds it."""
+        values = {"status": "failed", "stage": "done", "error_code": code, "error_message": message}
+        self._finish(job_id, attempt, **values)
 
-    def release(self, job_id: str) -> None:
-        """Put a running job back in the queue (its worker could not store the outcome)."""
+    def release(self, job_id: str, attempt: int) -> None:
+        """Put a running job back in the queue (its worker could not store the outcome), if
+        claim number `attempt` still holds it."""
         with self._sessions.begin() as session:
             session.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.status == "running")
+                .where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
                 .values(status="queued", stage="queued", progress=0.0, lease_expires_at=None)
             )
 
@@ -186,13 +199,17 @@ class JobStore:
     def recover(self, max_attempts: int) -> tuple[int, int]:
         """After a crash: running jobs whose lease ran out go back to the queue, or fail once
         they have used up their attempts. Returns (requeued, failed)."""
+        return self._take_back(Job.lease_expires_at < time.time(), max_attempts)
+
+    def take_back(self, claimant: str, max_attempts: int) -> tuple[int, int]:
+        """Running jobs claimed by `claimant`, a process known to be gone: as `recover`,
+        without waiting for their leases."""
+        return self._take_back(Job.claimed_by == claimant, max_attempts)
+
+    def _take_back(self, which: ColumnElement[bool], max_attempts: int) -> tuple[int, int]:
         now = time.time()
         with self._sessions.begin() as session:
-            stale = list(
-                session.scalars(
-                    select(Job).where(Job.status == "running", Job.lease_expires_at < now)
-                )
-            )
+            stale = list(session.scalars(select(Job).where(Job.status == "running", which)))
             failed = 0
             for job in stale:
                 if job.attempts >= max_attempts:
@@ -221,10 +238,13 @@ class JobStore:
             rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
             return {status: int(n) for status, n in rows}
 
-    def _finish(self, job_id: str, **values: Any) -> None:
+    def _finish(self, job_id: str, attempt: int | None = None, **values: Any) -> None:
+        running = [Job.id == job_id, Job.status == "running"]
+        if attempt is not None:  # a later claim of the job is not ours to finish
+            running.append(Job.attempts == attempt)
         with self._sessions.begin() as session:
             session.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.status == "running")
+                .where(*running)
                 .values(finished_at=time.time(), lease_expires_at=None, **values)
             )

@@ -15,12 +15,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from alignment.types import AlignmentResult
+from app.claims import ClaimSlot
 from app.db import Job, connect, migrate
-from app.errors import error_body, install_handlers
+from app.errors import JsonErrors, error_body, install_handlers
 from app.files import JobFiles
 from app.headers import SecurityHeaders
 from app.jobs import JobStore
+from app.keys import KeyStore
 from app.metrics import Metrics
+from app.renders import Renders
 from app.routes import alignments, gentle, health, pages
 from app.service import Service
 from app.settings import Settings
@@ -95,13 +98,40 @@ def build_service(settings: Settings, workers: int | None = None) -> Service:
             metrics.audio_seconds.inc(result.duration_s)
 
     # Each worker has its own copy of the model, so that N workers align N jobs at once.
-    count = settings.workers if workers is None else workers
+    count = max(0, settings.workers if workers is None else workers)
+    slot = _claim_slot(settings, store) if count else None
+    claimant = slot.identity if slot is not None else None
     threads = [
-        Worker(settings, store, files, Models(settings), webhooks, finished, name=f"worker-{i + 1}")
-        for i in range(max(0, count))
+        Worker(
+            settings,
+            store,
+            files,
+            Models(settings),
+            webhooks,
+            finished,
+            f"worker-{i + 1}",
+            claimant,
+        )
+        for i in range(count)
     ]
     models = threads[0].models if threads else Models(settings)
-    return Service(settings, store, files, models, webhooks, metrics, threads)
+    keys, renders = KeyStore(engine), Renders(files)
+    return Service(settings, store, files, models, webhooks, metrics, threads, keys, renders, slot)
+
+
+def _claim_slot(settings: Settings, store: JobStore) -> ClaimSlot:
+    """This process's claim slot; the jobs its previous holder left running go back to the
+    queue now rather than when their leases end."""
+    slot = ClaimSlot.acquire(settings.data_dir)
+    requeued, failed = store.take_back(slot.identity, settings.max_attempts)
+    if requeued or failed:
+        logger.warning(
+            "%s: took back the jobs of its previous run: %d requeued, %d failed",
+            slot.identity,
+            requeued,
+            failed,
+        )
+    return slot
 
 
 def start_workers(service: Service) -> None:
@@ -171,7 +201,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return await call_next(request)
 
-    # Added last, so it wraps the others: every answer gets the headers, refusals included.
+    # Added last, so they wrap the others: every answer gets the headers, refusals included,
+    # and every error is JSON.
+    app.add_middleware(JsonErrors)
     app.add_middleware(SecurityHeaders)
     app.include_router(alignments.router)
     app.include_router(gentle.router)

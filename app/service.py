@@ -6,17 +6,22 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from alignment.captions import FORMATS, CaptionOptions, render
 from alignment.types import Word
+from app.claims import ClaimSlot
 from app.db import Job
 from app.errors import ApiError
 from app.files import JobFiles
 from app.jobs import FINISHED, JobStore
+from app.keys import Caller, KeyStore
 from app.metrics import Metrics
+from app.renders import Renders
 from app.settings import Settings
 from app.storage import storage_problem
 from app.webhooks import WebhookSender
@@ -32,10 +37,15 @@ class Service:
     webhooks: WebhookSender
     metrics: Metrics
     workers: list[Worker]
+    keys: KeyStore
+    renders: Renders
+    #: Held while this process runs workers (see app.claims).
+    claim_slot: ClaimSlot | None = None
 
-    def job(self, job_id: str) -> Job:
+    def job(self, job_id: str, caller: Caller) -> Job:
+        """The job, when `caller` may see it (another owner's job is as unknown as none)."""
         job = self.store.get(job_id) if len(job_id) <= 64 else None
-        if job is None:
+        if job is None or not caller.may_see(job):
             raise ApiError(
                 404,
                 "not_found",
@@ -88,7 +98,7 @@ class Service:
         if previous in FINISHED:
             self.store.delete(job.id)
 
-    def finished_result(self, job: Job) -> dict[str, Any]:
+    def finished_path(self, job: Job) -> Path:
         """The stored result of a succeeded job; 409 while it is not there yet."""
         if job.status != "succeeded":
             hint = {
@@ -100,8 +110,31 @@ class Service:
             raise ApiError(
                 409, "not_ready", f"The alignment has no result. {hint}", job_status=job.status
             )
-        data: dict[str, Any] = json.loads(self.files.result(job.id).read_text(encoding="utf-8"))
-        return data
+        path = self.files.result(job.id)
+        if not path.exists():
+            raise ApiError(404, "not_found", "This alignment's files were deleted.")
+        return path
+
+    def rendering(self, job: Job, fmt: str, options: CaptionOptions) -> Path | str:
+        """The job's words in format `fmt` with `options`: rendered once, then kept."""
+        path = self.finished_path(job)
+
+        def make() -> str:
+            result = json.loads(path.read_text(encoding="utf-8"))
+            return render(
+                fmt,
+                words_of(result),
+                options,
+                language=result.get("language"),
+                duration_s=result.get("duration_s"),
+                transcript=result.get("transcript"),
+            )
+
+        key = f"{job.finished_at}|{fmt}|{options!r}"
+        try:
+            return self.renders.get(job.id, key, FORMATS[fmt].extension, make)
+        except FileNotFoundError as exc:  # deleted meanwhile
+            raise ApiError(404, "not_found", "This alignment's files were deleted.") from exc
 
 
 def _describe(exc: BaseException) -> str:
@@ -109,12 +142,12 @@ def _describe(exc: BaseException) -> str:
     return storage.message if storage is not None else f"{type(exc).__name__}: {exc}"
 
 
-async def wait_until_finished(service: Service, job: Job, timeout_s: float) -> Job:
+async def wait_until_finished(service: Service, job: Job, caller: Caller, timeout_s: float) -> Job:
     """Poll the job until it is finished or `timeout_s` passed, without holding a thread."""
     deadline = time.monotonic() + timeout_s
     while job.status not in FINISHED and time.monotonic() < deadline:
         await asyncio.sleep(0.25)
-        job = await run_in_threadpool(service.job, job.id)
+        job = await run_in_threadpool(service.job, job.id, caller)
     return job
 
 

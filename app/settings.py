@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     max_audio_s: float = 6 * 3600.0
     max_transcript_bytes: int = 5 * 1024**2
+    #: A transcript may have 1000 words plus this many per second of audio (fast speech is
+    #: 3-5 a second); more is refused (422 transcript_too_many_words).
+    max_words_per_s: float = 10.0
     #: Free space kept on the data disk: below it uploads get 507 and workers take no new job,
     #: so the database always has room to record what happens.
     min_free_bytes: int = 128 * 1024**2
@@ -38,7 +41,10 @@ class Settings(BaseSettings):
     retention_days: float = 30.0
     max_attempts: int = 3
     lease_s: float = 120.0
+    #: Keys allowed besides those made with `podalign keys create`; each one is its own owner.
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: `/metrics` needs a valid API key too.
+    metrics_require_key: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Signs every callback; without it no callback is accepted (none goes out unsigned).
     webhook_secret: str = ""

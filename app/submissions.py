@@ -15,10 +15,13 @@ from app.db import Job
 from app.destinations import Refused, check_url
 from app.errors import ApiError, from_alignment_error
 from app.jobs import NewJob
+from app.keys import Caller
+from app.limits import check_word_count
 from app.service import Service
 from app.uploads import ReceivedFile, ReceivedForm
 
 _MAX_METADATA_BYTES = 16 * 1024
+_MAX_METADATA_DEPTH = 32
 
 
 @dataclass
@@ -26,6 +29,8 @@ class Submission:
     """A received form, by meaning: the files are already in `form.folder`."""
 
     form: ReceivedForm
+    #: Who sends it: the job's owner.
+    caller: Caller
     #: Where the transcript may be: a file part, or text fields (the first non-empty wins,
     #: and more than one is an error).
     text_fields: tuple[str, ...]
@@ -42,9 +47,11 @@ def submit(service: Service, submission: Submission) -> Job:
         model, language = _model_and_language(service, submission)
         callback = _callback(service, submission.field("callback_url"))
         metadata = _metadata(submission.field("metadata"))
-        _store_transcript(service, submission, service.files.incoming_path(form.job_id))
+        text = _store_transcript(service, submission, service.files.incoming_path(form.job_id))
         audio = _received_audio(form)
         probe = _checked_probe(service, audio.path)
+        if probe.duration_s:  # the worker checks again against the decoded audio
+            check_word_count(text, probe.duration_s, service.settings.max_words_per_s)
         service.files.publish(form.job_id)
         name = _display_name(audio.filename)
         new = NewJob(
@@ -56,6 +63,7 @@ def submit(service: Service, submission: Submission) -> Job:
             callback,
             metadata,
             probe.media_type,
+            submission.caller.owner,
         )
         return service.store.create(new, form.job_id)
     except AlignmentError as exc:
@@ -99,7 +107,7 @@ def _checked_probe(service: Service, audio: Path) -> AudioProbe:
     return probe
 
 
-def _store_transcript(service: Service, submission: Submission, folder: Path) -> None:
+def _store_transcript(service: Service, submission: Submission, folder: Path) -> str:
     """The transcript as UTF-8 in `transcript.txt`, from whichever part held it."""
     form = submission.form
     upload = form.files.get("transcript")
@@ -120,6 +128,7 @@ def _store_transcript(service: Service, submission: Submission, folder: Path) ->
     (folder / "transcript.txt").write_text(text, encoding="utf-8")
     if upload is not None:
         upload.path.unlink()
+    return text
 
 
 def _received_audio(form: ReceivedForm) -> ReceivedFile:
@@ -155,12 +164,35 @@ def _metadata(raw: str | None) -> Any:
         return None
     if len(raw.encode()) > _MAX_METADATA_BYTES:
         raise ApiError(422, "invalid_option", "metadata must be at most 16 KB of JSON.")
+    if _nesting(raw) > _MAX_METADATA_DEPTH:
+        raise ApiError(
+            422,
+            "invalid_option",
+            f"metadata may nest objects and arrays at most {_MAX_METADATA_DEPTH} deep.",
+        )
     try:
         return json.loads(raw)
     except ValueError as exc:
         raise ApiError(
             422, "invalid_option", f'metadata must be JSON ({exc}); e.g. {{"episode": 42}}.'
         ) from exc
+
+
+def _nesting(raw: str) -> int:
+    """How deep brackets nest in JSON text, strings skipped (parsing deeper ones recurses)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in raw:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _display_name(name: str | None) -> str | None:

@@ -10,11 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from alignment import Aligner, AlignmentError, AlignmentOptions
-from alignment.audio import load_audio
+from alignment.audio import SAMPLE_RATE, load_audio
+from alignment.text import decode_transcript
 from alignment.types import AlignmentResult
 from app.db import Job
 from app.files import JobFiles
 from app.jobs import JobStore
+from app.limits import check_word_count
 from app.settings import Settings
 from app.storage import storage_problem
 from app.webhooks import WebhookSender
@@ -73,19 +75,21 @@ class Worker:
         webhooks: WebhookSender,
         on_finished: Callable[[Job, AlignmentResult | None, float], None] | None = None,
         name: str = "worker-1",
+        claimant: str | None = None,
     ) -> None:
         self.settings, self.store, self.files = settings, store, files
         self.models, self.webhooks = models, webhooks
         self._on_finished = on_finished
-        self.name = name
+        self.name, self.claimant = name, claimant
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._next_recover = 0.0
         self._next_retention = 0.0
         #: Why this worker cannot take jobs now (None: it can); /readyz reports it.
         self.problem: str | None = None
-        #: Outcomes not yet recorded (the store could not be written): job id -> (code, message).
-        self._unsettled: dict[str, tuple[str | None, str | None]] = {}
+        #: Outcomes not yet recorded (the store could not be written):
+        #: job id -> (its attempt, error code or None to requeue, message).
+        self._unsettled: dict[str, tuple[int, str | None, str | None]] = {}
 
     def start(self) -> None:
         self._thread.start()
@@ -117,7 +121,7 @@ class Worker:
             self._report_problem(f"takes no new job: {room.message}")
             return False
         self._settle_pending()
-        job = self.store.claim_next(self.settings.lease_s)
+        job = self.store.claim_next(self.settings.lease_s, self.claimant)
         self._report_problem(None)
         if job is None:
             return False
@@ -193,18 +197,18 @@ class Worker:
         """Record a failure (or, with no code, put the job back in the queue). When even that
         cannot be written, it is tried again before the next job (and the job's lease runs
         out meanwhile, so another process may retry it)."""
-        self._unsettled[job.id] = (code, message)
+        self._unsettled[job.id] = (job.attempts, code, message)
         try:
             self._settle_pending()
         except Exception as exc:
             logger.error("job %s: could not record its outcome yet: %s", job.id, _describe(exc))
 
     def _settle_pending(self) -> None:
-        for job_id, (code, message) in list(self._unsettled.items()):
+        for job_id, (attempt, code, message) in list(self._unsettled.items()):
             if code is None:
-                self.store.release(job_id)
+                self.store.release(job_id, attempt)
             else:
-                self.store.fail(job_id, code, message or "")
+                self.store.fail(job_id, code, message or "", attempt)
             del self._unsettled[job_id]
 
     def _align(self, job: Job, heartbeat: _Heartbeat) -> AlignmentResult:
@@ -214,6 +218,9 @@ class Worker:
         heartbeat.stage("decode", 0.0)
         # Decoding counts the samples and stops at the limit, before any alignment.
         samples = load_audio(self.files.audio(job.id), max_duration_s=self.settings.max_audio_s)
+        check_word_count(
+            decode_transcript(transcript), len(samples) / SAMPLE_RATE, self.settings.max_words_per_s
+        )
         result = aligner.align(
             samples, transcript, language=job.language, progress=heartbeat.progress
         )

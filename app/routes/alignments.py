@@ -7,19 +7,19 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
-from alignment.captions import FORMATS, CaptionOptions, render
+from alignment.captions import FORMATS, CaptionOptions
 from app.errors import ApiError
 from app.jobs import FINISHED
-from app.routes.auth import Authorized
+from app.routes.auth import CallerDep
 from app.routes.forms import multipart_body, receive_form
 from app.schemas import ErrorBody, JobOut, JobPage, Status, job_out
-from app.service import ServiceDep, wait_until_finished, words_of
+from app.service import ServiceDep, wait_until_finished
 from app.submissions import Submission, submit
 
-router = APIRouter(prefix="/v1/alignments", tags=["alignments"], dependencies=[Authorized])
+router = APIRouter(prefix="/v1/alignments", tags=["alignments"])
 
 CaptionFormat = Literal["vtt", "srt", "ttml", "ass", "textgrid", "json", "gentle"]
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -72,6 +72,7 @@ _FORM = multipart_body(
 )
 async def create_alignment(
     service: ServiceDep,
+    caller: CallerDep,
     request: Request,
     response: Response,
     wait: Annotated[float, Query(ge=0, description="seconds to wait for the result")] = 0,
@@ -82,9 +83,10 @@ async def create_alignment(
     form = await receive_form(service, request)
     # Probing the upload blocks, so it runs on a worker thread; waiting for the result does
     # not hold a thread.
-    job = await run_in_threadpool(submit, service, Submission(form, ("text", "transcript")))
+    submission = Submission(form, caller, ("text", "transcript"))
+    job = await run_in_threadpool(submit, service, submission)
     response.headers["Location"] = f"/v1/alignments/{job.id}"
-    job = await wait_until_finished(service, job, min(wait, service.settings.max_wait_s))
+    job = await wait_until_finished(service, job, caller, min(wait, service.settings.max_wait_s))
     if job.status in FINISHED:
         response.status_code = 200
     return job_out(job, await run_in_threadpool(service.store.queue_position, job))
@@ -93,28 +95,29 @@ async def create_alignment(
 @router.get("", response_model=JobPage, responses=_ERRORS, summary="List alignments")
 def list_alignments(
     service: ServiceDep,
+    caller: CallerDep,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JobPage:
     """Newest first."""
-    jobs, total = service.store.page(status, limit, offset)
+    jobs, total = service.store.page(status, limit, offset, caller)
     items = [job_out(job, service.store.queue_position(job)) for job in jobs]
     return JobPage(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/{job_id}", response_model=JobOut, responses=_ERRORS, summary="One alignment")
-def get_alignment(service: ServiceDep, job_id: str) -> JobOut:
-    job = service.job(job_id)
+def get_alignment(service: ServiceDep, caller: CallerDep, job_id: str) -> JobOut:
+    job = service.job(job_id, caller)
     return job_out(job, service.store.queue_position(job))
 
 
 @router.delete(
     "/{job_id}", status_code=204, responses=_ERRORS, summary="Cancel and delete an alignment"
 )
-def delete_alignment(service: ServiceDep, job_id: str) -> Response:
+def delete_alignment(service: ServiceDep, caller: CallerDep, job_id: str) -> Response:
     """Cancels a queued or running job and deletes its files; a finished job is removed."""
-    service.remove(service.job(job_id))
+    service.remove(service.job(job_id, caller))
     return Response(status_code=204)
 
 
@@ -123,10 +126,10 @@ def delete_alignment(service: ServiceDep, job_id: str) -> Response:
     responses={**_ERRORS, 409: {"model": ErrorBody, "description": "not finished"}},
     summary="The aligned words",
 )
-def get_words(service: ServiceDep, job_id: str) -> JSONResponse:
+def get_words(service: ServiceDep, caller: CallerDep, job_id: str) -> FileResponse:
     """Every word of the transcript with its status, times and score, plus what produced them."""
-    result = service.finished_result(service.job(job_id))
-    return JSONResponse(result)
+    path = service.finished_path(service.job(job_id, caller))
+    return FileResponse(path, media_type="application/json")  # streamed from disk
 
 
 @router.get(
@@ -142,6 +145,7 @@ def get_words(service: ServiceDep, job_id: str) -> JSONResponse:
 )
 def get_captions(
     service: ServiceDep,
+    caller: CallerDep,
     request: Request,
     job_id: str,
     fmt: CaptionFormat,
@@ -154,9 +158,10 @@ def get_captions(
     highlight: Literal["none", "words"] = "none",
     speakers: bool = True,
 ) -> Response:
-    """Rendered on request from the stored words with these layout options."""
-    job = service.job(job_id)
-    result = service.finished_result(job)
+    """Rendered from the stored words with these layout options (once: repeats are sent
+    from disk)."""
+    job = service.job(job_id, caller)
+    service.finished_path(job)
     options = CaptionOptions(
         max_chars_per_line=max_chars_per_line,
         max_lines=max_lines,
@@ -174,19 +179,14 @@ def get_captions(
     )
     if request.headers.get("if-none-match") == tag:
         return Response(status_code=304, headers={"ETag": tag})
-    body = render(
-        fmt,
-        words_of(result),
-        options,
-        language=result.get("language"),
-        duration_s=result.get("duration_s"),
-        transcript=result.get("transcript"),
-    )
+    body = service.rendering(job, fmt, options)
     info = FORMATS[fmt]
     stem = PurePosixPath(job.audio_filename or job.id).stem or job.id
     filename = _ascii_filename(f"{stem}{'.gentle' if fmt == 'gentle' else ''}{info.extension}")
     headers = {"ETag": tag, "Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(body, media_type=info.media_type, headers=headers)
+    if isinstance(body, str):
+        return Response(body, media_type=info.media_type, headers=headers)
+    return FileResponse(body, media_type=info.media_type, headers=headers)
 
 
 @router.get(
@@ -195,8 +195,8 @@ def get_captions(
     responses={**_ERRORS, 200: {"content": {"audio/*": {}}}, 206: {"description": "a range"}},
     summary="The uploaded audio (supports Range)",
 )
-def get_audio(service: ServiceDep, job_id: str) -> FileResponse:
-    job = service.job(job_id)
+def get_audio(service: ServiceDep, caller: CallerDep, job_id: str) -> FileResponse:
+    job = service.job(job_id, caller)
     path = service.files.audio(job.id)
     if not path.exists():
         raise ApiError(404, "not_found", "This alignment's audio was deleted.")

@@ -5,19 +5,24 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from alignment.captions import gentle_document
-from app.routes.auth import Authorized
+from alignment.captions import CaptionOptions
+from app.keys import Caller
+from app.routes.auth import CallerDep
 from app.routes.forms import multipart_body, receive_form
 from app.schemas import ErrorBody
-from app.service import Service, ServiceDep, wait_until_finished, words_of
+from app.service import Service, ServiceDep, wait_until_finished
 from app.submissions import Submission, submit
 
-router = APIRouter(tags=["gentle"], dependencies=[Authorized])
+router = APIRouter(tags=["gentle"])
 
 _WAIT_LIMIT_S = 6 * 3600.0
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "API key missing"},
+    403: {"model": ErrorBody, "description": "API key not valid"},
+}
 
 
 _FORM = multipart_body(
@@ -38,32 +43,44 @@ _FORM = multipart_body(
         413: {"model": ErrorBody},
         415: {"model": ErrorBody},
         422: {"model": ErrorBody},
+        **_AUTH_ERRORS,
     },
     summary="Gentle-compatible alignment",
     openapi_extra=_FORM,
 )
 async def transcriptions(
     service: ServiceDep,
+    caller: CallerDep,
     request: Request,
     async_: Annotated[bool, Query(alias="async")] = True,
 ) -> Response:
     """Like Gentle: `async=false` answers its JSON when done; otherwise a redirect to poll."""
     form = await receive_form(service, request)
-    job = await run_in_threadpool(submit, service, Submission(form, ("transcript",)))
+    job = await run_in_threadpool(submit, service, Submission(form, caller, ("transcript",)))
     if async_:
         return RedirectResponse(f"/transcriptions/{job.id}", status_code=302)
-    job = await wait_until_finished(service, job, _WAIT_LIMIT_S)
-    return JSONResponse(await run_in_threadpool(_gentle, service, job.id))
+    job = await wait_until_finished(service, job, caller, _WAIT_LIMIT_S)
+    return await run_in_threadpool(_gentle, service, caller, job.id)
 
 
-@router.get("/transcriptions/{job_id}", summary="Gentle-compatible result or status")
-def transcription(service: ServiceDep, job_id: str) -> JSONResponse:
-    return JSONResponse(_gentle(service, job_id))
+@router.get(
+    "/transcriptions/{job_id}",
+    summary="Gentle-compatible result or status",
+    responses={
+        200: {"content": {"application/json": {}}},
+        404: {"model": ErrorBody, "description": "no alignment with this id"},
+        **_AUTH_ERRORS,
+    },
+)
+def transcription(service: ServiceDep, caller: CallerDep, job_id: str) -> Response:
+    return _gentle(service, caller, job_id)
 
 
-def _gentle(service: Service, job_id: str) -> dict[str, Any]:
-    job = service.job(job_id)
+def _gentle(service: Service, caller: Caller, job_id: str) -> Response:
+    job = service.job(job_id, caller)
     if job.status != "succeeded":
-        return {"status": job.status.upper(), "id": job.id, "progress": job.progress}
-    result = service.finished_result(job)
-    return gentle_document(words_of(result), result.get("transcript"))
+        return JSONResponse({"status": job.status.upper(), "id": job.id, "progress": job.progress})
+    document = service.rendering(job, "gentle", CaptionOptions())
+    if isinstance(document, str):
+        return Response(document, media_type="application/json")
+    return FileResponse(document, media_type="application/json")

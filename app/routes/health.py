@@ -1,10 +1,12 @@
-"""Liveness, readiness and metrics (never behind API keys)."""
+"""Liveness, readiness and metrics (metrics behind a key when PODALIGN_METRICS_REQUIRE_KEY)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
+from app.routes.auth import require_metrics_caller
+from app.schemas import ErrorBody
 from app.service import ServiceDep
 
 router = APIRouter(tags=["health"])
@@ -30,6 +32,16 @@ def readyz(service: ServiceDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if not problems else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    dependencies=[Depends(require_metrics_caller)],
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}},
+        401: {"model": ErrorBody, "description": "API key missing (PODALIGN_METRICS_REQUIRE_KEY)"},
+        403: {"model": ErrorBody, "description": "API key not valid"},
+    },
+)
 def metrics(service: ServiceDep) -> Response:
     return Response(service.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from app.routes.auth import keys_required
 from app.service import ServiceDep
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -25,7 +26,7 @@ def info(service: ServiceDep) -> dict[str, object]:
     return {
         "model": settings.model,
         "models": settings.models,
-        "api_keys_required": bool(settings.api_keys),
+        "api_keys_required": keys_required(service),
         "max_upload_bytes": settings.max_upload_bytes,
         "max_audio_s": settings.max_audio_s,
         "max_transcript_bytes": settings.max_transcript_bytes,

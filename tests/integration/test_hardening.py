@@ -14,7 +14,8 @@ import threading
 import time
 import wave
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -441,3 +442,230 @@ def test_callbacks_are_never_sent_unsigned(tmp_path: Path) -> None:
             assert _error(refused) == (422, "callbacks_disabled")
     finally:
         server.stop()
+
+
+# ---- 6. each key sees its own jobs; an admin key sees all --------------------------------------
+
+
+def _podalign_keys(server: Server, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "keys", *args],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _new_key(server: Server, name: str, *flags: str) -> str:
+    return _podalign_keys(server, "create", name, *flags).strip().splitlines()[-1]
+
+
+def _named(name: str) -> Any:
+    return {
+        "audio": (name, (SAMPLE / "audio.wav").read_bytes()),
+        "transcript": ("t.txt", (SAMPLE / "text.txt").read_bytes()),
+    }
+
+
+def test_each_key_sees_only_its_own_jobs_and_an_admin_sees_all(
+    tmp_path: Path, chromium: Browser
+) -> None:
+    server = Server(
+        tmp_path / "data", PODALIGN_API_KEYS="env-key", PODALIGN_METRICS_REQUIRE_KEY="true"
+    ).start()
+    clients = ExitStack()
+    try:
+        alice, bob = _new_key(server, "alice"), _new_key(server, "bob")
+        admin = _new_key(server, "ops", "--admin")
+        assert "alice\tuser" in _podalign_keys(server, "list")
+        assert alice not in _podalign_keys(server, "list")  # only hashes are kept
+        assert alice.encode() not in (server.data_dir / "podalign.db").read_bytes()
+        as_alice, as_bob, as_env, as_admin, anonymous = (
+            clients.enter_context(server.client(**headers))
+            for headers in (
+                {"Authorization": f"Bearer {alice}"},
+                {"Authorization": f"Bearer {bob}"},
+                {"Authorization": "Bearer env-key"},
+                {"Authorization": f"Bearer {admin}"},
+                {},
+            )
+        )
+        mine = as_alice.post("/v1/alignments", files=_named("alice.wav"), params={"wait": 60})
+        theirs = as_bob.post("/v1/alignments", files=_named("bob.wav"), params={"wait": 60})
+        env_job = as_env.post("/v1/alignments", files=_named("env.wav")).json()
+        mine, theirs = mine.json(), theirs.json()
+        assert [j["id"] for j in as_alice.get("/v1/alignments").json()["items"]] == [mine["id"]]
+        assert [j["id"] for j in as_env.get("/v1/alignments").json()["items"]] == [env_job["id"]]
+        base = f"/v1/alignments/{theirs['id']}"
+        for path in ("", "/words", "/captions.vtt", "/audio"):
+            assert _error(as_alice.get(base + path)) == (404, "not_found"), path
+        assert _error(as_alice.get(f"/transcriptions/{theirs['id']}")) == (404, "not_found")
+        assert _error(as_alice.delete(base)) == (404, "not_found")
+        assert as_bob.get(base).json()["status"] == "succeeded"
+        listed = {j["id"] for j in as_admin.get("/v1/alignments").json()["items"]}
+        assert listed == {mine["id"], theirs["id"], env_job["id"]}
+        assert as_admin.get(f"{base}/words").status_code == 200
+        assert _error(anonymous.get("/v1/alignments")) == (401, "unauthorized")
+        assert _error(anonymous.get("/metrics")) == (401, "unauthorized")
+        assert as_bob.get("/metrics").status_code == 200
+        _podalign_keys(server, "revoke", "bob")
+        assert _error(as_bob.get(base)) == (403, "forbidden")
+        # The page works with one key: it asks for it, then shows that key's jobs.
+        page = chromium.new_page()
+        try:
+            page.goto(server.url)
+            page.wait_for_selector("#key-panel:not([hidden])")
+            page.fill("#key-input", alice)
+            page.get_by_role("button", name="Use key").click()
+            page.wait_for_selector("#recent button")
+            assert page.locator("#recent button").all_text_contents() == ["alice.wav"]
+            page.locator("#recent button").click()
+            page.wait_for_selector("#result-panel:not([hidden])")
+            assert page.evaluate("document.getElementById('player').src").startswith("blob:")
+        finally:
+            page.close()
+    finally:
+        clients.close()
+        server.stop()
+
+
+# ---- 7. no output far larger than the input; repeats are cheap -------------------------------
+
+
+def test_wordy_transcripts_are_refused_and_renderings_are_kept(tmp_path: Path) -> None:
+    liar = _mkv_claiming(tmp_path / "liar.mkv", lasts_s=20, claims_s=3600)
+    server = Server(tmp_path / "data").start()
+    try:
+        with server.client() as client:
+            one_word = {
+                "audio": ("a.wav", (SAMPLE / "audio.wav").read_bytes()),
+                "transcript": ("t.txt", b"la " * 1_500_000),
+            }
+            refused = client.post("/v1/alignments", files=one_word)
+            assert _error(refused) == (422, "transcript_too_many_words")
+            # A header that claims an hour gets past the first look; the decoded audio does not.
+            files = {"audio": ("liar.mkv", liar.read_bytes()), "transcript": ("t", b"la " * 3000)}
+            long_claim = client.post("/v1/alignments", files=files).json()
+            failed = wait_for(client, long_claim["id"])
+            assert failed["error"]["code"] == "transcript_too_many_words", failed
+            job = client.post("/v1/alignments", files=_files(), params={"wait": 60}).json()
+            base = f"/v1/alignments/{job['id']}"
+            words = client.get(f"{base}/words")
+            assert (
+                words.content == (server.data_dir / "jobs" / job["id"] / "result.json").read_bytes()
+            )
+            renders = server.data_dir / "jobs" / job["id"] / "renders"
+            options = {"max_chars_per_line": 30, "highlight": "words"}
+            with ThreadPoolExecutor(4) as pool:
+                answers = list(
+                    pool.map(lambda _: client.get(f"{base}/captions.vtt", params=options), range(4))
+                )
+            assert {a.status_code for a in answers} == {200}
+            assert len({a.content for a in answers}) == 1
+            assert len(list(renders.iterdir())) == 1  # rendered once for the four
+            again = client.get(f"{base}/captions.vtt", params=options)
+            assert again.content == answers[0].content and len(list(renders.iterdir())) == 1
+            assert client.get(f"{base}/captions.srt").status_code == 200
+            assert len(list(renders.iterdir())) == 2
+    finally:
+        server.stop()
+
+
+# ---- 9. every error is the documented JSON shape -------------------------------------------
+
+
+def test_odd_requests_get_json_errors(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data").start()
+    try:
+        with server.client() as client:
+            deep = "[" * 1000 + "]" * 1000
+            nested = client.post("/v1/alignments", files=_files(), data={"metadata": deep})
+            assert _error(nested) == (422, "invalid_option")
+            # A text field longer than 1 MB (the framework's default part limit) is a transcript.
+            padded = (SAMPLE / "text.txt").read_text() + " " * (2 * 1024 * 1024)
+            files = {"audio": ("a.wav", (SAMPLE / "audio.wav").read_bytes())}
+            job = client.post("/v1/alignments", files=files, data={"text": padded}).json()
+            assert wait_for(client, job["id"])["words"]["aligned"] == 87
+            audio = f"/v1/alignments/{job['id']}/audio"
+            size = (SAMPLE / "audio.wav").stat().st_size
+            beyond = client.get(audio, headers={"Range": f"bytes={size + 10}-"})
+            assert _error(beyond) == (416, "range_not_satisfiable")
+            assert beyond.headers["content-range"] == f"bytes */{size}"
+            assert _error(client.get(audio, headers={"Range": "nonsense"}))[0] == 400
+            words = f"/v1/alignments/{job['id']}/words"
+            assert _error(client.get(words, headers={"Range": "bytes=10-5"}))[0] == 400
+            put = client.put(f"/v1/alignments/{job['id']}")
+            assert _error(put) == (405, "method_not_allowed")
+            assert set(put.headers["allow"].split(", ")) == {"GET", "DELETE"}
+            static = client.post("/static/app.js")
+            assert _error(static) == (405, "method_not_allowed")
+            assert set(static.headers["allow"].split(", ")) == {"GET", "HEAD"}
+            assert _error(client.get("/nowhere")) == (404, "not_found")
+    finally:
+        server.stop()
+
+
+# ---- 10. a restarted process takes back its own jobs at once -----------------------------------
+
+
+def _running(client: httpx.Client, job_id: str, progress: float = 0.1) -> bool:
+    job = client.get(f"/v1/alignments/{job_id}").json()
+    return bool(job["status"] == "running" and job["progress"] > progress)
+
+
+def test_a_restarted_service_requeues_its_own_jobs_at_once(
+    tmp_path: Path, long_episode: tuple[Path, Path]
+) -> None:
+    server = Server(tmp_path / "data").start()  # the default lease: 120 s
+    try:
+        with server.client() as client:
+            job = client.post("/v1/alignments", files=_files(*long_episode)).json()
+            _until(lambda: _running(client, job["id"]), "the job is under way")
+        server.kill()
+        server.start()
+        with server.client() as client:
+            after = client.get(f"/v1/alignments/{job['id']}").json()
+            assert (after["status"], after["attempts"]) != ("running", 1), after
+            done = wait_for(client, job["id"])
+        assert (done["status"], done["attempts"]) == ("succeeded", 2)
+    finally:
+        server.stop()
+
+
+def _worker_process(server: Server, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"],
+            env=server.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_a_new_worker_process_leaves_live_workers_jobs_alone(
+    tmp_path: Path, long_episode: tuple[Path, Path]
+) -> None:
+    api = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    first = _worker_process(api, tmp_path / "first.log")
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        with api.client() as client:
+            job = client.post("/v1/alignments", files=_files(*long_episode)).json()
+            _until(lambda: _running(client, job["id"]), "the first worker runs the job")
+            second = _worker_process(api, tmp_path / "second.log")
+            _until(
+                lambda: "worker(s) running" in (tmp_path / "second.log").read_text(),
+                "the second worker is up",
+            )
+            still = client.get(f"/v1/alignments/{job['id']}").json()
+            assert (still["status"], still["attempts"]) == ("running", 1)  # not taken
+            assert wait_for(client, job["id"])["attempts"] == 1
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+        api.stop()
