@@ -51,7 +51,8 @@ class SyncTunables:
     small_gap_words: int = 8
     #: Sounding time one word may take (plus 0.6 s per digit: "2026" is several spoken words).
     longest_word_s: float = 2.0
-    #: Longest a heard word may last and still give a resync its onset: base + per letter.
+    #: Longest a word may take to say: base + per letter (a heard word longer than this gives
+    #: a resync no onset; a kept word stretched over music is cut to it).
     heard_word_base_s: float = 0.4
     heard_letter_s: float = 0.12
     #: Less audio than this per word is no placement (text crammed into an instant).
@@ -191,6 +192,8 @@ class Synchronizer:
         good = self._good_prefix(
             fresh[:inside], [self._words[i] for i in new[:inside]], strict_start=after_skip
         )
+        if 0 < good < inside:
+            good += self._keep_last_before_sound(fresh, good, new)
         if good > 0:
             if after_skip:
                 fresh[:good] = self._pull_unclear_start(fresh[:good])
@@ -261,6 +264,20 @@ class Synchronizer:
             good -= 1
         return good
 
+    def _keep_last_before_sound(self, fresh: list[TimedToken], good: int, new: list[int]) -> int:
+        """The word that stopped a window because it lasts too long, when it is probable and
+        follows the kept words without a gap: the last word before music or an advert,
+        stretched over it by the DTW. Keep it, cut to the time its letters take (1 or 0)."""
+        word, written = fresh[good], self._words[new[good]]
+        follows = word.start - fresh[good - 1].end < 0.3
+        if not (follows and word.probability >= self._options.min_word_probability):
+            return 0
+        if not self._implausibly_long(word, written):
+            return 0
+        fresh[good] = replace(word, end=word.start + self._plausible_s(written))
+        logger.debug("kept word %d, stretched over other sound, cut to its letters", new[good])
+        return 1
+
     def _pull_unclear_start(self, words: list[TimedToken]) -> list[TimedToken]:
         """Right after a skip, unclear leading words are confirmed by the clear words after
         them but not timed by them: the DTW stretches them back over the skipped sound. Put
@@ -309,10 +326,14 @@ class Synchronizer:
     def _smeared(self, word: TimedToken, written: str) -> bool:
         """A heard word that lasts far longer than its letters take to say (the transcription's
         DTW lays the first word it hears over the speech it skipped): its start is no onset."""
+        longest = self._plausible_s(written)
+        return word.end - word.start > longest or self._implausibly_long(word, written)
+
+    def _plausible_s(self, written: str) -> float:
+        """The longest a word takes to say, from its letters and digits."""
         letters = sum(ch.isalpha() for ch in written)
         digits = sum(ch.isdigit() for ch in written)
-        longest = self._tune.heard_word_base_s + self._tune.heard_letter_s * letters + 0.6 * digits
-        return word.end - word.start > longest or self._implausibly_long(word, written)
+        return self._tune.heard_word_base_s + self._tune.heard_letter_s * letters + 0.6 * digits
 
     def _commit(self, words: list[TimedToken]) -> None:
         for word in words:
@@ -343,7 +364,8 @@ class Synchronizer:
         )
         if text_at > self._cursor:
             # Text the audio lacks (a header, a dropped passage) or a few hidden words.
-            return self._skip_text(window, forced, text_at, onset)
+            tail = self._heard_tail(heard, heard_at, text_at)
+            return self._skip_text(window, forced, text_at, onset, tail)
         if onset > window.start_s + 1.0:
             self._after_skip = True
             logger.debug("skipped %.2f-%.2f s: audio the text lacks", window.start_s, onset)
@@ -363,8 +385,12 @@ class Synchronizer:
             # window, so move on only a little and look again.
             logger.debug("window %.2f s: little heard, looking again 2 s on", window.start_s)
             return window.start_s + 2.0
-        # Nothing of the text is said here (music, an ad, another language).
-        resume = max(window.start_s + 1.0, limit - 2.0)
+        # Nothing of the text is said here (music, an ad, another language), as far as the
+        # transcription went: it stops at its token budget, so what it did not reach is
+        # looked at again.
+        heard_to = heard[-1].end if heard else limit
+        resume = max(window.start_s + 1.0, min(limit - 2.0, heard_to - 0.5))
+        self._after_skip = True
         logger.debug(
             "skipped %.2f-%.2f s: %d heard words, none matching the text ahead",
             window.start_s,
@@ -452,13 +478,20 @@ class Synchronizer:
         self._cursor += 1
 
     def _skip_text(
-        self, window: EncodedWindow, forced: list[TimedToken], text_at: int, onset: float
+        self,
+        window: EncodedWindow,
+        forced: list[TimedToken],
+        text_at: int,
+        onset: float,
+        tail: list[TimedToken],
     ) -> float:
         """The audio goes on with word `text_at`, but words before it are still open.
 
         A few words may have been misheard or hidden by noise before the match: retry once
         from where they would start, or keep their forced times when those fit before the
-        match. Otherwise (a header, a dropped passage) they are not found.
+        match. Otherwise (a header, a dropped passage) they are not found, except the `tail`:
+        words just before the match that were heard just before it (a title spoken right
+        after the intro music, whose first word the transcription smeared over the music).
         Returns where the next window starts."""
         gap = text_at - self._cursor
         retry_from = onset - 0.3 - gap * 0.4
@@ -475,15 +508,36 @@ class Synchronizer:
             self._commit(forced[:gap])
             logger.debug("kept %d words before the match at their forced times", gap)
         else:
-            self._log_unfound(self._cursor, text_at, f"the audio goes on with word {text_at}")
+            heard_from = text_at - len(tail)
+            self._log_unfound(self._cursor, heard_from, f"the audio goes on with word {text_at}")
+            self._cursor = heard_from
+            self._commit(tail)
+            if tail:
+                logger.debug("placed %d words heard right before the match", len(tail))
         self._cursor = text_at
         return max(window.start_s, onset - 0.3)
 
+    def _heard_tail(self, heard: list[TimedToken], heard_at: int, text_at: int) -> list[TimedToken]:
+        """Words of the text right before `text_at` that were heard, in order, right before
+        heard word `heard_at`; each at most `unclear_word_s` before the next (the first heard
+        word after music is laid over the music)."""
+        tail: list[TimedToken] = []
+        after = heard[heard_at].start
+        i, j = text_at - 1, heard_at - 1
+        while i >= self._cursor and j >= 0 and match_key(heard[j].text) == self._keys[i]:
+            end = min(heard[j].end, after)
+            start = min(max(heard[j].start, end - self._tune.unclear_word_s), end)
+            tail.append(replace(heard[j], start=start, end=end))
+            after = start
+            i, j = i - 1, j - 1
+        return tail[::-1]
+
     def _forced_fits(self, words: list[TimedToken], gap: int, onset: float) -> bool:
         """Whether the forced times of the words before a match are believable: all of them
-        before the match, none stretched, and probable (a few words: each clearly enough;
-        more: mostly), which tells a misheard passage from an unspoken one laid over music,
-        silence or other speech."""
+        before the match, none stretched, and (for more than a few words) mostly probable,
+        which tells a misheard passage from an unspoken one laid over music or silence.
+        A few words are kept whatever their probabilities: numbers and names written
+        otherwise than spoken are improbable where they are said."""
         if len(words) != gap or gap == 0:
             return False
         for k, word in enumerate(words):
@@ -491,10 +545,8 @@ class Synchronizer:
                 word, self._words[self._cursor + k]
             ):
                 return False
-        probabilities = [w.probability for w in words]
-        if gap <= self._tune.small_gap_words:
-            return min(probabilities) >= self._options.min_word_probability
-        return float(np.median(probabilities)) >= self._tune.probable_run
+        probable = float(np.median([w.probability for w in words]))
+        return gap <= self._tune.small_gap_words or probable >= self._tune.probable_run
 
     def _log_unfound(self, first: int, stop: int, reason: str) -> None:
         if stop > first:

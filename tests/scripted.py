@@ -18,6 +18,8 @@ from alignment.sync import Placement, Synchronizer, SyncOptions
 from alignment.text import match_key
 
 HEARD_PROBABILITY = 0.9
+#: Whisper's transcription stops at its token budget: about this many words per window.
+HEARD_WORDS_PER_WINDOW = 50
 UNMATCHED_PROBABILITY = 0.01
 
 
@@ -67,6 +69,7 @@ class ScriptedModel:
 
     def __init__(self, timeline: Timeline) -> None:
         self._spoken = sorted(timeline.spoken, key=lambda w: w.start)
+        self._sound = timeline.sound
         self._starts = np.array([w.start for w in self._spoken])
         self._ids: dict[str, int] = {}
         self.aligned = 0
@@ -85,13 +88,25 @@ class ScriptedModel:
         return [w for w in self._spoken[first:last] if w.end <= window.end_s]
 
     def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
+        """What is said in the window, up to the budget; the first word heard after music is
+        laid over the music (its start is where the music is)."""
         self.transcribed += 1
-        return [TimedToken(w.text, w.start, w.end, HEARD_PROBABILITY) for w in self._inside(window)]
+        heard = [
+            TimedToken(w.text, w.start, w.end, HEARD_PROBABILITY)
+            for w in self._inside(window)[:HEARD_WORDS_PER_WINDOW]
+        ]
+        if heard:
+            first = heard[0]
+            music = [a for a, b in self._sound if window.start_s <= b <= first.start and b > a]
+            if music:
+                heard[0] = TimedToken(first.text, max(window.start_s, min(music)), first.end, 0.2)
+        return heard
 
     def align(self, window: EncodedWindow, words: list[list[int]]) -> list[TimedToken]:
         self.aligned += 1
         heard = self._inside(window)
         pairs = _common_order([w[0] for w in words], [self.token_ids(h.text)[0] for h in heard])
+        pairs = _contiguous(pairs)
         out: list[TimedToken | None] = [None] * len(words)
         for given, spoken in pairs:
             h = heard[spoken]
@@ -119,6 +134,19 @@ def _common_order(given: list[int], heard: list[int]) -> list[tuple[int, int]]:
         else:
             j += 1
     return pairs
+
+
+def _contiguous(pairs: list[tuple[int, int]], slack: int = 3) -> list[tuple[int, int]]:
+    """The DTW starts at the window's start and cannot jump over a long stretch of other
+    speech: matches hold only while at most `slack` heard words lie between them."""
+    kept: list[tuple[int, int]] = []
+    previous = -1
+    for given, spoken in pairs:
+        if spoken - previous - 1 > slack:
+            break
+        kept.append((given, spoken))
+        previous = spoken
+    return kept
 
 
 def _spread_unmatched(

@@ -97,8 +97,9 @@ def test_words_after_an_advert_are_found_and_none_in_it() -> None:
     for sentence in before:
         t = timeline.say(sentence, t) + 0.5
     advert_start = t + 0.5
-    t = timeline.say(ADVERT + " " + ADVERT + " " + ADVERT, advert_start, word_s=0.25)
-    advert_end = timeline.play(t, t + 20.0)  # and a jingle
+    # A long, fast read: more words than one transcription holds (its token budget).
+    t = timeline.say(" ".join([ADVERT] * 6), advert_start, word_s=0.22, gap_s=0.03)
+    advert_end = timeline.play(t, t + 3.0)  # and a jingle
     t = advert_end + 0.3
     for sentence in after:
         t = timeline.say(sentence, t) + 0.5
