@@ -57,6 +57,8 @@ class SyncTunables:
     heard_letter_s: float = 0.12
     #: Less audio than this per word is no placement (text crammed into an instant).
     shortest_word_s: float = 0.06
+    #: Least time a run of several words takes on average (speech averages 0.15–0.5 s).
+    average_word_s: float = 0.1
     #: Median probability a longer run of forced words needs to be kept before a match.
     probable_run: float = 0.3
 
@@ -545,6 +547,8 @@ class Synchronizer:
                 word, self._words[self._cursor + k]
             ):
                 return False
+        if gap >= 3 and words[-1].end - words[0].start < self._tune.average_word_s * gap:
+            return False  # squeezed into a pause: text the audio lacks
         probable = float(np.median([w.probability for w in words]))
         return gap <= self._tune.small_gap_words or probable >= self._tune.probable_run
 
