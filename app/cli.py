@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "verbose", False):
         # -v shows every window's decision: why a word was placed, skipped or not found.
         logging.getLogger("alignment").setLevel(logging.DEBUG)
+    # Alembic tells of every plugin and migration step at INFO; start-up says one line a fact.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "serve":
         return _serve(args)
     if args.command == "worker":
@@ -329,6 +331,9 @@ def _serve(args: argparse.Namespace) -> int:
     if not _storage_ready(settings):
         return EXIT_STORAGE
     host, port = args.host or settings.host, args.port or settings.port
+    log = logging.getLogger(__name__)
+    log.info("data directory %s", settings.data_dir.resolve())
+    log.info("page and API on http://%s:%d (API docs at /docs)", host, port)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
 
