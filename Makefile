@@ -9,19 +9,23 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# setuptools draws a warning box about editable installs on every install: not for the user.
+QUIET_BUILD := PYTHONWARNINGS=ignore::UserWarning
+
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e .
+	$(QUIET_BUILD) $(BIN)/pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(QUIET_BUILD) $(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-# espeak-ng and ffmpeg make test audio (the engine itself needs neither).
+# System packages the tests need, installed once with apt-get when missing (it says which and
+# why): espeak-ng, ffmpeg, Chromium, docker-compose, PostgreSQL, mount. The engine needs none.
 test-tools:
 	@scripts/install-test-tools
 

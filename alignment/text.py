@@ -84,6 +84,15 @@ _SPEAKER_LABEL = re.compile(
     r"(?m)^[ \t]*(?:[♪♫][ \t]*)*"
     r"((?:>>[ \t]*)?(?:[A-Z][\w'.\-]*|\d+)(?:[ \t]+(?:[A-Z0-9][\w'.\-]*)){0,2}:)(?=\s|$)"
 )
+# Words that head show-notes lines ("Audio Format:", "Note:"): a label made of these names no
+# speaker, so it is read as (unspoken) text rather than as a change of voice.
+_NOT_SPEAKERS = frozenset(
+    """audio format formats note notes broadcast aired published recorded released date time
+    duration length runtime episode season show summary description transcript transcription
+    source sources link links tags keywords credits credit music sponsor sponsors chapter
+    chapters language languages warning disclaimer update edit correction ps nb file size
+    bitrate quality copyright licence license download subscribe website email""".split()  # noqa: SIM905
+)
 _INLINE_TIMESTAMP = re.compile(r"(?<!\S)\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,3})?(?!\S)")
 _CHEVRONS = re.compile(r"(?m)^[ \t]*>>")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,40}>")
@@ -191,10 +200,32 @@ def _markup_spans(text: str) -> list[tuple[int, int]]:
     spans += [m.span() for m in _MUSIC_NOTES.finditer(text)]
     spans += [_stripped_span(text, m.span()) for m in _LINE_TIMESTAMP.finditer(text)]
     spans += [m.span() for m in _INLINE_TIMESTAMP.finditer(text)]
-    spans += [m.span(1) for m in _SPEAKER_LABEL.finditer(text)]
+    spans += [
+        m.span(1) for m in _SPEAKER_LABEL.finditer(text) if speaker_name(m.group(1)) is not None
+    ]
     spans += [_stripped_span(text, m.span()) for m in _CHEVRONS.finditer(text)]
     spans += [m.span() for m in _PARENTHESISED.finditer(text) if _is_sound_event(m.group(1))]
     return _merge(spans)
+
+
+def speaker_name(label: str) -> str | None:
+    """The speaker a label names: "ANNA:" -> "ANNA", ">>" (a new, unnamed voice) -> "";
+    None for what only looks like a label: a time ("10:30"), a number, a show-notes heading
+    ("Audio Format:", "Note:")."""
+    text = label.strip()
+    chevrons = text.startswith(">>")
+    if chevrons:
+        text = text[2:].strip()
+        if not text:
+            return ""
+    if not text.endswith(":") or len(text) < 2:
+        return None
+    name = " ".join(text[:-1].split())
+    if re.search(r"\d:\d", name) or not any(ch.isalpha() for ch in name):
+        return None
+    if any(part.lower().strip(".'") in _NOT_SPEAKERS for part in name.split()):
+        return None
+    return name
 
 
 def _stripped_span(text: str, span: tuple[int, int]) -> tuple[int, int]:

@@ -1,9 +1,8 @@
-"""Command line: `podalign align AUDIO TRANSCRIPT [-o OUT.vtt|.srt|.ttml|.ass|.TextGrid|.json]`."""
+"""Command line: `podalign align AUDIO TRANSCRIPT [-o OUT.vtt|.srt|.ttml|.ass|.TextGrid|.json]…`."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -12,17 +11,25 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, TextIO
+from typing import TYPE_CHECKING, ClassVar, NoReturn, TextIO
 
 from alignment import Aligner, AlignmentError, AlignmentOptions
-from alignment.captions import FORMATS, CaptionOptions, caption_document, cues_for, render
+from alignment.captions import FORMATS, CaptionOptions
 from alignment.text import decode_transcript
-from alignment.types import AlignmentResult
 from alignment.weights import fetch_model
+from app.outputs import (
+    EXIT_ALIGNMENT_ERROR,
+    EXIT_USAGE,
+    CommandError,
+    Output,
+    check_readable,
+    plan_outputs,
+    rendered,
+    summary,
+    write,
+)
 from app.settings import Settings
 
-EXIT_ALIGNMENT_ERROR = 2
-EXIT_USAGE = 64
 EXIT_STORAGE = 1
 
 if TYPE_CHECKING:
@@ -30,18 +37,18 @@ if TYPE_CHECKING:
 
     _Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
-#: Output format by file extension: each format's own (JSON means ours, not Gentle's), plus
-#: the other names TTML and ASS files go by.
-_EXTENSIONS = {
-    **{f.extension.lower(): name for name, f in FORMATS.items() if name != "gentle"},
-    ".dfxp": "ttml",
-    ".xml": "ttml",
-    ".ssa": "ass",
-}
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in the command's own form and exit status (64, like every usage error)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print(f"error: usage: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = _Parser(
         prog="podalign", description="Align an episode's audio with its transcript."
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -68,15 +75,17 @@ def _add_align_command(commands: _Commands) -> None:
         "-o",
         "--output",
         type=Path,
-        default=None,
-        help="where to write (.vtt .srt .ttml .ass .TextGrid .json); default: stdout",
+        action="append",
+        default=[],
+        help="where to write (.vtt .srt .ttml .ass .TextGrid .json); repeat for several "
+        "files from one alignment; default: JSON on stdout",
     )
     cmd.add_argument(
         "--format",
         choices=tuple(FORMATS),
         default=None,
-        help="output format (default: from the output's extension, else json); "
-        "gentle: Gentle-compatible JSON",
+        help="output format of the single output (default: from the output's extension, "
+        "else json); gentle: Gentle-compatible JSON",
     )
     cmd.add_argument(
         "--model",
@@ -222,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "verbose", False):
         # -v shows every window's decision: why a word was placed, skipped or not found.
         logging.getLogger("alignment").setLevel(logging.DEBUG)
+    # Alembic tells of every plugin and migration step at INFO; start-up says one line a fact.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "serve":
         return _serve(args)
     if args.command == "worker":
@@ -320,6 +331,9 @@ def _serve(args: argparse.Namespace) -> int:
     if not _storage_ready(settings):
         return EXIT_STORAGE
     host, port = args.host or settings.host, args.port or settings.port
+    log = logging.getLogger(__name__)
+    log.info("data directory %s", settings.data_dir.resolve())
+    log.info("page and API on http://%s:%d (API docs at /docs)", host, port)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
 
@@ -340,68 +354,64 @@ def _storage_ready(settings: Settings) -> bool:
 
 
 def _align(args: argparse.Namespace) -> int:
-    fmt = args.format or (_EXTENSIONS.get(args.output.suffix.lower()) if args.output else "json")
-    if fmt is None:
-        known = " ".join(sorted(set(_EXTENSIONS)))
-        print(
-            f"error: usage: cannot tell the format of {args.output.name!r}; use one of {known} "
-            "or --format",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
     try:
-        captions = CaptionOptions(
-            max_chars_per_line=args.max_chars,
-            max_lines=args.max_lines,
-            max_duration_s=args.max_duration,
-            max_chars_per_s=args.max_cps,
-            highlight=args.highlight,
-            speakers=not args.no_speakers,
-        )
+        return _align_files(args)
+    except CommandError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return exc.exit_status
     except AlignmentError as exc:
-        print(f"error: usage: {exc.message}", file=sys.stderr)
-        return EXIT_USAGE
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE if exc.code == "invalid_option" else EXIT_ALIGNMENT_ERROR
+
+
+def _align_files(args: argparse.Namespace) -> int:
+    """Everything that can be checked is checked before the alignment, which may take long."""
+    outputs = plan_outputs(args.output, args.format)
+    captions = _caption_options(args)
+    check_readable(args.audio, "audio")
+    check_readable(args.transcript, "transcript")
+    transcript = _read(args.transcript)
+    text = decode_transcript(transcript)
     options = AlignmentOptions(
         model=args.model, language=args.language, device=args.device, compute_type=args.compute_type
     )
     bar = _ProgressBar(sys.stderr)
+    started = time.monotonic()
     try:
-        transcript = args.transcript.read_bytes()
         result = Aligner(options).align(args.audio, transcript, progress=bar.update)
-    except AlignmentError as exc:
+    finally:
         bar.close()
-        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
-        return EXIT_ALIGNMENT_ERROR
-    except OSError as exc:
-        bar.close()
-        print(f"error: file_unreadable: {exc}", file=sys.stderr)
-        return EXIT_ALIGNMENT_ERROR
-    bar.close()
-    text = _rendered(result, fmt, captions, decode_transcript(transcript))
-    _write(text, args.output)
+    elapsed_s = time.monotonic() - started
+    for output in outputs:
+        _emit(rendered(result, output.format, captions, text), output)
+    if sys.stderr.isatty():
+        sys.stderr.write(summary(result, elapsed_s, outputs))
     return 0
 
 
-def _rendered(result: AlignmentResult, fmt: str, captions: CaptionOptions, transcript: str) -> str:
-    if fmt == "json":
-        cues = cues_for(result.words, captions, language=result.language)
-        document = {**result.to_dict(), **caption_document(result.words, cues, captions)}
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    return render(
-        fmt,
-        result.words,
-        captions,
-        language=result.language,
-        duration_s=result.duration_s,
-        transcript=transcript,
+def _caption_options(args: argparse.Namespace) -> CaptionOptions:
+    return CaptionOptions(
+        max_chars_per_line=args.max_chars,
+        max_lines=args.max_lines,
+        max_duration_s=args.max_duration,
+        max_chars_per_s=args.max_cps,
+        highlight=args.highlight,
+        speakers=not args.no_speakers,
     )
 
 
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CommandError("file_unreadable", f"cannot read {str(path)!r}: {exc}") from exc
+
+
+def _emit(text: str, output: Output) -> None:
+    if output.path is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write(text, output.path)
 
 
 class _ProgressBar:

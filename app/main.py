@@ -174,6 +174,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's docs pages load Swagger UI from a CDN: blank offline. The page router
+        # serves /docs from the service's own files instead.
+        docs_url=None,
+        redoc_url=None,
     )
     install_handlers(app)
     if settings.cors_origins:

@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: The models installed with the package, offered by default: English-only and multilingual.
+BUNDLED_MODELS = ("tiny.en", "base")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PODALIGN_", extra="ignore")
@@ -18,7 +21,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("podalign-data")
     #: Any SQLAlchemy URL; default: a SQLite file in the data directory.
     database_url: str | None = None
-    #: The default model; `models` are the ones a client may ask for (default: just this one).
+    #: The default model; `models` are the ones a client may ask for (default: this one and
+    #: the bundled ones).
     model: str = "tiny.en"
     models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Where downloaded and unpacked models live (default: the user's cache folder).
@@ -63,7 +67,8 @@ class Settings(BaseSettings):
 
     def model_post_init(self, context: object) -> None:
         if not self.models:
-            self.models = [self.model]
+            # Every model that ships with the package: a Spanish upload needs a multilingual one.
+            self.models = [self.model, *(m for m in BUNDLED_MODELS if m != self.model)]
         elif self.model not in self.models:
             self.models = [self.model, *self.models]
 

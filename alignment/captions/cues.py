@@ -252,7 +252,8 @@ def wrap_lines(
 
 def _timed(groups: list[list[CueWord]], breaker: _Breaker, opts: CaptionOptions) -> list[Cue]:
     """Display times: from the first word; to the last word, lengthened for reading and
-    chained to the next cue across short gaps; never overlapping, a small gap between."""
+    chained to the next cue across short gaps; never overlapping, a small gap between, never
+    longer than the maximum duration."""
     cues: list[Cue] = []
     for i, group in enumerate(groups):
         start = math.floor(group[0].start * 1000 + 1e-6) / 1000
@@ -267,7 +268,8 @@ def _timed(groups: list[list[CueWord]], breaker: _Breaker, opts: CaptionOptions)
             if next_start - wanted < opts.chain_gap_s:
                 wanted = min(next_start - opts.min_gap_s, start + opts.max_duration_s)
             wanted = min(wanted, next_start - opts.min_gap_s)
-        end = max(wanted, spoken_end, start + 0.001)
+        # Never longer than the maximum, even for a word said slowly or shown after a crowd.
+        end = min(max(wanted, spoken_end, start + 0.001), start + opts.max_duration_s)
         lines = wrap_lines(group, opts.max_chars_per_line, breaker)
         cues.append(Cue(start, math.ceil(end * 1000 - 1e-6) / 1000, lines, group[0].speaker))
     return cues

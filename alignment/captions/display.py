@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from alignment.text import speaker_name
 from alignment.types import Word, WordStatus
+
+#: Roughly how long a word takes to say, per character (with its space): ~15 characters a
+#: second, conversational English.
+_SPOKEN_S_PER_CHAR = 0.065
+#: Bounds on the time an unconfirmed word may take on screen.
+_SPOKEN_MIN_S = 0.15
+_SPOKEN_MAX_S = 0.6
+#: A gap up to this many times what its unconfirmed words take to say is all speech: they
+#: share it. A longer one holds something else (music, an advert) that stays uncaptioned.
+_SPREAD_FACTOR = 1.5
+#: How many words after a label must include an aligned one for it to head a spoken turn.
+_TURN_PROBE_WORDS = 3
+_SENTENCE_END = (".", "!", "?", "…")
 
 
 @dataclass(frozen=True)
@@ -24,94 +39,150 @@ class CueWord:
     after_markup: bool = False
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """An unconfirmed word waiting for the next aligned one to know its gap."""
+
+    word: Word
+    speaker: str | None
+    turn: int
+    after_markup: bool
+
+
 def display_words(words: Sequence[Word]) -> list[CueWord]:
     """The transcript's spoken words between the first and last aligned one.
 
-    Markup is dropped (speaker labels become the `speaker` of what follows); unconfirmed words
-    at either end (a show-notes header, a trailing credit) are dropped; unconfirmed words in
-    between are shown at times shared out, by length, over the gap their neighbours leave.
+    Markup is dropped (speaker labels that behave like speakers become the `speaker` of what
+    follows); unconfirmed words at either end (a show-notes header, a trailing credit) are
+    dropped; unconfirmed words in between are shown next to their aligned neighbours, for about
+    as long as they take to say, so a long gap (music, an advert) stays empty.
     """
     aligned = [i for i, w in enumerate(words) if w.status == "aligned" and w.start is not None]
     if not aligned:
         return []
     first, last = aligned[0], aligned[-1]
-    speaker = _speaker_before(words, first)
+    speakers = speaker_labels(words)
+    speaker = _speaker_before(words, first, speakers)
     turn, after_markup = 0, False
     shown: list[CueWord] = []
-    pending: list[Word] = []
-    for word in words[first : last + 1]:
+    pending: list[_Pending] = []
+    for position in range(first, last + 1):
+        word = words[position]
         if word.status == "non_speech":
-            label = _speaker_label(word.text)
-            if label is not None:  # never before the first word: it is aligned
-                speaker, turn = label or None, turn + 1
+            if position in speakers:  # never before the first word: it is aligned
+                speaker, turn = speakers[position] or None, turn + 1
             after_markup = True
             continue
         if word.status != "aligned" or word.start is None or word.end is None:
-            pending.append(word)
+            pending.append(_Pending(word, speaker, turn, after_markup))
+            after_markup = False
             continue
         if pending:
-            shown += _fill(pending, shown[-1].end, word.start, speaker, turn)
+            shown += _placed(pending, shown[-1], word.start)
             pending = []
-        shown.append(
-            CueWord(
-                word.index,
-                word.text,
-                word.start,
-                word.end,
-                "aligned",
-                word.score,
-                speaker,
-                turn,
-                after_markup,
-            )
-        )
+        shown.append(_shown(word, word.start, word.end, speaker, turn, after_markup))
         after_markup = False
     return shown
 
 
-def _speaker_before(words: Sequence[Word], first: int) -> str | None:
-    """The speaker named by the last label before the first shown word."""
-    speaker: str | None = None
-    for word in words[:first]:
+def speaker_labels(words: Sequence[Word]) -> dict[int, str]:
+    """The labels that name speakers, by position: "" for an unnamed new voice (">>").
+
+    A label counts where it behaves like one: it reads as a name (not "Audio Format:" or a
+    time), it heads spoken words (an aligned word among the few after it, so a label inside
+    an unspoken header does not), and, where other names recur, it is not a one-off before
+    the first of them.
+    """
+    candidates: dict[int, str] = {}
+    for position, word in enumerate(words):
+        if word.status != "non_speech":
+            continue
+        name = speaker_name(word.text)
+        if name is not None and (name == "" or _heads_speech(words, position)):
+            candidates[position] = name
+    uses = Counter(name.casefold() for name in candidates.values() if name)
+    recurring = [p for p, name in candidates.items() if name and uses[name.casefold()] > 1]
+    # Where names recur, a one-off before the conversation starts is a heading, not a voice.
+    opening = min(recurring, default=-1)
+    return {
+        position: name
+        for position, name in candidates.items()
+        if not name or uses[name.casefold()] > 1 or position > opening
+    }
+
+
+def _heads_speech(words: Sequence[Word], position: int) -> bool:
+    for word in words[position + 1 : position + 1 + _TURN_PROBE_WORDS]:
         if word.status == "non_speech":
-            label = _speaker_label(word.text)
-            if label is not None:
-                speaker = label or None
-    return speaker
+            return False
+        if word.status == "aligned":
+            return True
+    return False
 
 
-def _speaker_label(markup: str) -> str | None:
-    """ "ANNA:" -> "ANNA"; ">>" (a new, unnamed speaker) -> ""; other markup -> None."""
-    text = markup.strip()
-    if text.startswith(">>"):
-        text = text[2:].strip()
-        if not text:
-            return ""
-    if text.endswith(":") and len(text) > 1 and not text[:-1].strip().isdigit():
-        return text[:-1].strip()
-    return None
+def _speaker_before(words: Sequence[Word], first: int, speakers: dict[int, str]) -> str | None:
+    """The speaker named by the last label before the first shown word."""
+    before = [position for position in speakers if position < first]
+    return (speakers[max(before)] or None) if before else None
 
 
-def _fill(
-    pending: list[Word], gap_start: float, gap_end: float, speaker: str | None, turn: int
-) -> list[CueWord]:
+def _shown(
+    word: Word, start: float, end: float, speaker: str | None, turn: int, after_markup: bool
+) -> CueWord:
+    return CueWord(
+        word.index,
+        word.text,
+        round(start, 3),
+        round(end, 3),
+        word.status,
+        word.score,
+        speaker,
+        turn,
+        after_markup,
+    )
+
+
+def _spoken_s(word: Word) -> float:
+    return min(max(_SPOKEN_S_PER_CHAR * (len(word.text) + 1), _SPOKEN_MIN_S), _SPOKEN_MAX_S)
+
+
+def _placed(pending: list[_Pending], before: CueWord, gap_end: float) -> list[CueWord]:
+    """Times for unconfirmed words between two aligned ones.
+
+    A gap no longer than they take to say is shared out by length. A longer one is not all
+    speech: the words that finish the sentence before the gap follow it, the rest lead into
+    the word after it, each for as long as it takes to say; the time between stays empty.
+    """
+    gap_start = before.end
     span = max(0.0, gap_end - gap_start)
-    total = sum(len(w.text) + 1 for w in pending)
+    needed = [_spoken_s(p.word) for p in pending]
+    if span <= _SPREAD_FACTOR * sum(needed):
+        scale = span / sum(needed)
+        return _laid_out(pending, [n * scale for n in needed], gap_start)
+    tail = _sentence_tail(pending, before)
+    lead_in = pending[tail:]
+    return _laid_out(pending[:tail], needed[:tail], gap_start) + _laid_out(
+        lead_in, needed[tail:], gap_end - sum(needed[tail:])
+    )
+
+
+def _sentence_tail(pending: list[_Pending], before: CueWord) -> int:
+    """How many of the pending words finish the sentence the word before them started."""
+    if before.text.rstrip("\"'”’»)]").endswith(_SENTENCE_END):
+        return 0
+    for count, item in enumerate(pending, start=1):
+        if item.turn != before.turn or item.after_markup:
+            return count - 1
+        if item.word.text.rstrip("\"'”’»)]").endswith(_SENTENCE_END):
+            return count
+    return len(pending)
+
+
+def _laid_out(pending: list[_Pending], lengths_s: list[float], at_s: float) -> list[CueWord]:
     out: list[CueWord] = []
-    at = gap_start
-    for word in pending:
-        length = span * (len(word.text) + 1) / total
+    for item, length_s in zip(pending, lengths_s, strict=True):
         out.append(
-            CueWord(
-                word.index,
-                word.text,
-                round(at, 3),
-                round(at + length, 3),
-                word.status,
-                word.score,
-                speaker,
-                turn,
-            )
+            _shown(item.word, at_s, at_s + length_s, item.speaker, item.turn, item.after_markup)
         )
-        at += length
+        at_s += length_s
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 
 from app.routes.auth import keys_required
 from app.service import ServiceDep
@@ -18,6 +18,22 @@ router = APIRouter(tags=["page"])
 @router.get("/", include_in_schema=False)
 def index() -> FileResponse:
     return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/docs", include_in_schema=False)
+def docs() -> FileResponse:
+    """The API docs, drawn by the service's own viewer: they work without the internet."""
+    return FileResponse(STATIC / "docs.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/redoc", include_in_schema=False)
+def redoc() -> RedirectResponse:
+    return RedirectResponse("/docs", status_code=308)
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
 @router.get("/info", summary="Models offered, limits, and whether API keys are needed")

@@ -56,10 +56,33 @@ function showError(message) {
   $("error").hidden = !message;
 }
 
-function setProgress(fraction, text) {
+// The bar and its text show the same number: the share of the whole job (upload included).
+function setProgress(fraction, label, withPercent = true) {
   $("progress-box").hidden = false;
   $("progress").value = fraction;
-  $("progress-text").textContent = text;
+  $("progress-text").textContent = withPercent ? `${label}… ${Math.round(fraction * 100)}%` : label;
+}
+
+// English-only models (".en") cannot align other languages: pick a multilingual one and say so.
+function modelFor(language) {
+  const select = $("model");
+  const englishOnly = (name) => /\.en$/.test(name);
+  if (!language || language === "en" || !englishOnly(select.value)) return "";
+  const multilingual = Array.from(select.options).map((o) => o.value).find((name) => !englishOnly(name));
+  if (!multilingual) return "";
+  select.value = multilingual;
+  const name = $("language").selectedOptions[0].textContent;
+  return `${name} needs a multilingual model: using ${multilingual}.`;
+}
+
+function onLanguageChange() {
+  const note = modelFor($("language").value);
+  if (note) $("model-note").textContent = note;
+  $("model-note").hidden = !$("model-note").textContent;
+}
+
+function firstWords(text) {
+  return text.trim().split(/\s+/).slice(0, 10).join(" ").slice(0, 120);
 }
 
 function upload(form) {
@@ -71,7 +94,7 @@ function upload(form) {
     request.upload.onprogress = (event) => {
       if (event.lengthComputable) {
         const share = event.loaded / event.total;
-        setProgress(share * 0.1, `Uploading… ${Math.round(share * 100)}%`);
+        setProgress(share * 0.1, "Uploading");
       }
     };
     request.onload = () => resolve({ status: request.status, body: request.responseText });
@@ -90,6 +113,8 @@ async function submit(event) {
   const form = new FormData();
   form.append("audio", audio);
   form.append("text", text);
+  form.append("metadata", JSON.stringify({ first_words: firstWords(text) }));
+  onLanguageChange();
   if ($("language").value) form.append("language", $("language").value);
   if ($("model").value) form.append("model", $("model").value);
   $("submit-button").disabled = true;
@@ -123,14 +148,16 @@ async function follow(id) {
     const job = await response.json();
     const where = job.queue_position ? ` (position ${job.queue_position})` : "";
     const stage = STAGES[job.stage] || job.stage;
-    setProgress(0.1 + 0.9 * job.progress, `${stage}${where}… ${Math.round(job.progress * 100)}%`);
+    setProgress(0.1 + 0.9 * job.progress, `${stage}${where}`);
     if (job.status === "succeeded") {
-      setProgress(1, "Done.");
+      setProgress(1, "Done.", false);
       loadRecent();
-      return openResult(job);
+      await openResult(job);
+      $("result-panel").scrollIntoView({ block: "start" });
+      return;
     }
     if (job.status === "failed") {
-      setProgress(0, "Failed.");
+      setProgress(0, "Failed.", false);
       return showError(`The alignment failed: ${job.error.message}`);
     }
     if (job.status === "canceled") return showError("The alignment was canceled.");
@@ -388,8 +415,11 @@ async function loadRecent() {
     open.addEventListener("click", () => { history.replaceState(null, "", `#${job.id}`); reopen(job.id); });
     const status = document.createElement("span");
     status.className = `status-${job.status}`;
-    status.textContent = ` — ${job.status}, ${new Date(job.created_at).toLocaleString()}`;
+    const length = job.audio_duration_s == null ? "" : `${clock(job.audio_duration_s)}, `;
+    status.textContent = ` — ${length}${job.status}, ${new Date(job.created_at).toLocaleString()}`;
     item.append(open, status);
+    const words = job.metadata && typeof job.metadata.first_words === "string" ? job.metadata.first_words : "";
+    if (words) item.append(Object.assign(document.createElement("q"), { className: "first-words", textContent: words }));
     return item;
   });
   const list = $("recent");
@@ -407,6 +437,7 @@ async function loadModels() {
     select.append(option);
   }
   select.value = info.model;
+  onLanguageChange();
   if (info.api_keys_required && !state.key) askForKey("");
 }
 
@@ -426,6 +457,7 @@ async function readText(file) {
 
 function start() {
   $("submit-form").addEventListener("submit", submit);
+  $("language").addEventListener("change", onLanguageChange);
   $("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
     state.key = $("key-input").value.trim();

@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SAMPLES
 
 SAMPLE = SAMPLES / "short_clean"
+
+
+def _on_a_terminal(*args: str) -> tuple[int, str]:
+    """Run with stderr on a pseudo-terminal, as a person at a shell would; what it showed."""
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args], stdout=subprocess.DEVNULL, stderr=follower
+    ) as process:
+        os.close(follower)
+        shown = bytearray()
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closes when the command exits
+                break
+            if not chunk:
+                break
+            shown += chunk
+        returncode = process.wait(timeout=300)
+    os.close(leader)
+    return returncode, shown.decode("utf-8", "replace")
 
 
 def _podalign(*args: str) -> subprocess.CompletedProcess[str]:
@@ -76,9 +102,69 @@ def test_align_highlights_words_in_webvtt_and_writes_json_cues(tmp_path: Path) -
 def test_unknown_extension_and_bad_layout_are_usage_errors(tmp_path: Path) -> None:
     audio, text = str(SAMPLE / "audio.wav"), str(SAMPLE / "text.txt")
     done = _podalign("align", audio, text, "-o", str(tmp_path / "captions.docx"))
-    assert done.returncode == 64 and ".vtt" in done.stderr
+    assert done.returncode == 64 and done.stderr.startswith("error: unknown_format:")
+    assert ".vtt" in done.stderr
     done = _podalign("align", audio, text, "--max-lines", "0")
-    assert done.returncode == 64 and "max_lines" in done.stderr
+    assert done.returncode == 64 and done.stderr.startswith("error: invalid_option:")
+    assert "max_lines" in done.stderr
+    done = _podalign("align", audio, text, "--max-lines", "two")
+    assert done.returncode == 64 and "error: usage:" in done.stderr
+    two = ("-o", str(tmp_path / "a.vtt"), "-o", str(tmp_path / "b.srt"))
+    done = _podalign("align", audio, text, "--format", "srt", *two)
+    assert done.returncode == 64 and done.stderr.startswith("error: usage:")
+
+
+def test_several_outputs_come_from_one_alignment(tmp_path: Path) -> None:
+    vtt, words, srt = tmp_path / "captions.vtt", tmp_path / "words.json", tmp_path / "captions.srt"
+    done = _podalign(
+        "align", str(SAMPLE / "audio.wav"), str(SAMPLE / "text.txt"),
+        "-o", str(vtt), "-o", str(words), "-o", str(srt),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert vtt.read_text().startswith("WEBVTT\n")
+    assert srt.read_text().startswith("1\n00:00:0")
+    document = json.loads(words.read_text())
+    assert document["counts"]["aligned"] > 0 and document["cues"]
+    assert done.stdout == ""
+
+
+def test_a_terminal_gets_a_closing_summary(tmp_path: Path) -> None:
+    vtt, words = tmp_path / "captions.vtt", tmp_path / "words.json"
+    args = ("align", str(SAMPLE / "audio.wav"), str(SAMPLE / "text.txt"))
+    returncode, terminal = _on_a_terminal(*args, "-o", str(vtt), "-o", str(words))
+    assert returncode == 0, terminal
+    truth = json.loads((SAMPLE / "truth.json").read_text())["words"]
+    assert re.search(rf"aligned {len(truth)} of {len(truth)} words \(0 not found\)", terminal)
+    assert re.search(r"audio 0:\d\d aligned in 0:\d\d, [\d.]+× real time", terminal)
+    assert f"wrote {vtt} (WebVTT captions)" in terminal
+    assert f"wrote {words} (words and cues as JSON)" in terminal
+
+
+@pytest.mark.parametrize(
+    ("output", "problem"),
+    [("no-such-folder/captions.vtt", "no such folder"), (".", "it is a folder")],
+)
+def test_outputs_are_checked_before_aligning(tmp_path: Path, output: str, problem: str) -> None:
+    target = tmp_path / output if output != "." else tmp_path / "out.vtt"
+    if output == ".":
+        target.mkdir()
+    done = _podalign(
+        "align", str(SAMPLE / "audio.wav"), str(SAMPLE / "text.txt"), "-o", str(target)
+    )
+    assert done.returncode == 73
+    assert done.stderr.startswith("error: output_unwritable:") and problem in done.stderr
+
+
+def test_a_missing_input_says_no_such_file(tmp_path: Path) -> None:
+    missing = tmp_path / "episode.mp3"
+    done = _podalign("align", str(missing), str(SAMPLE / "text.txt"))
+    assert done.returncode == 66
+    assert done.stderr.startswith("error: file_not_found: no such file")
+    assert "audio" in done.stderr
+    done = _podalign("align", str(SAMPLE / "audio.wav"), str(tmp_path / "text.txt"))
+    assert done.returncode == 66 and "file_not_found" in done.stderr
+    done = _podalign("align", str(tmp_path), str(SAMPLE / "text.txt"))
+    assert done.returncode == 66 and done.stderr.startswith("error: file_unreadable:")
 
 
 def test_bad_audio_exits_nonzero_with_the_error_code(tmp_path: Path) -> None:

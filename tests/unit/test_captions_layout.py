@@ -181,3 +181,66 @@ def test_markup_and_unspoken_ends_are_not_shown_but_gaps_inside_are() -> None:
 def test_bad_options_say_what_is_wrong(options: dict[str, object]) -> None:
     with pytest.raises(InvalidOptionError):
         CaptionOptions(**options)  # type: ignore[arg-type]
+
+
+def test_show_notes_labels_name_no_speaker() -> None:
+    header = renumbered(
+        [
+            unplaced("Broadcast"),
+            unplaced("on:"),
+            unplaced("20"),
+            unplaced("Sep"),
+            markup("Audio Format:"),
+            unplaced("MP3"),
+            markup("Note:"),
+            unplaced("edited"),
+            markup("10:30"),
+        ]
+    )
+    words = renumbered([*header, *spoken("Welcome back to the show. It is good to be here.")])
+    cues = cues_for(words)
+    assert cues and all(cue.speaker is None for cue in cues)
+
+
+def test_a_label_heads_a_speaker_only_where_it_heads_spoken_words() -> None:
+    words = renumbered(
+        [
+            markup("Transcript:"),
+            unplaced("edited"),
+            markup("ANNA:"),
+            *spoken("Hello there."),
+            markup("BEN:"),
+            *spoken("Hi Anna.", start_s=1.0),
+            markup("ANNA:"),
+            *spoken("Shall we start?", start_s=2.5),
+        ]
+    )
+    assert [c.speaker for c in cues_for(words)] == ["ANNA", "BEN", "ANNA"]
+
+
+def test_words_missed_after_an_advert_lead_into_the_next_found_word() -> None:
+    before = spoken("That was the news before the break.")
+    missed = [unplaced(text) for text in ("and", "now", "each", "step", "Ivan", "took", "mattered")]
+    after = spoken("on the long walk home.", start_s=before[-1].end + 45.0)  # type: ignore[operator]
+    words = renumbered([*before, *missed, *after])
+    shown = {w.text: w for w in display_words(words)}
+    assert all(after[0].start - 3.0 <= shown[w.text].start for w in missed)  # type: ignore[operator]
+    assert all(shown[w.text].end - shown[w.text].start <= 0.6 for w in missed)
+    for cue in cues_for(words):
+        assert cue.end - cue.start <= 7.0 + 1e-9
+        assert cue.end <= before[-1].end + 7.0 or cue.start >= after[0].start - 3.0  # type: ignore[operator]
+
+
+def test_a_sentence_cut_by_a_gap_is_finished_before_it() -> None:
+    before = spoken("We walked down to the")
+    missed = [unplaced("harbour."), unplaced("Then")]
+    after = spoken("nothing happened.", start_s=30.0)
+    shown = display_words(renumbered([*before, *missed, *after]))
+    harbour, then = shown[5], shown[6]
+    assert harbour.start == pytest.approx(before[-1].end)  # type: ignore[arg-type]
+    assert then.end == pytest.approx(after[0].start)  # type: ignore[arg-type]
+
+
+def test_no_cue_is_longer_than_the_maximum_even_for_a_drawn_out_word() -> None:
+    words = renumbered([*spoken("Sooo", step_s=9.0), *spoken("there.", start_s=9.5)])
+    assert all(c.end - c.start <= 7.0 + 1e-9 for c in cues_for(words))

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alignment.errors import TranscriptEmptyError, TranscriptEncodingError
-from alignment.text import decode_transcript, normalize, tokenize
+from alignment.text import decode_transcript, normalize, speaker_name, tokenize
 
 TEXT = "Hello, wörld — it's $5,000 (8%) on 9/11."
 
@@ -124,3 +124,28 @@ def test_tokens_are_ordered_disjoint_spans(text: str) -> None:
         assert before.char_end <= after.char_start
     for token in tokens:
         assert 0 <= token.char_start < token.char_end <= len(text)
+
+
+@pytest.mark.parametrize(
+    ("label", "name"),
+    [
+        ("ANNA:", "ANNA"),
+        ("Dr. Smith:", "Dr. Smith"),
+        (">> BOB:", "BOB"),
+        (">>", ""),
+        ("Speaker 2:", "Speaker 2"),
+        ("Audio Format:", None),
+        ("Note:", None),
+        ("Broadcast:", None),
+        ("10:30", None),
+        ("12:", None),
+    ],
+)
+def test_speaker_name_reads_only_name_like_labels(label: str, name: str | None) -> None:
+    assert speaker_name(label) == name
+
+
+def test_show_notes_headings_are_text_not_speaker_labels() -> None:
+    tokens = tokenize("Audio Format: MP3\nNote: edited\nANNA: hi there")
+    assert [t.text for t in tokens if t.kind == "markup"] == ["ANNA:"]
+    assert [t.text for t in tokens if t.kind == "speech"][:2] == ["Audio", "Format:"]
