@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.conftest import SAMPLES, run_tool
 from tests.service import Server
@@ -271,8 +271,20 @@ def test_api_keys_are_asked_for_and_kept_for_the_session(chromium: Browser, tmp_
         page.reload()
         expect(page.locator("#key-panel")).to_be_hidden()
         expect(page.locator("#recent li")).to_have_count(1)
-        # Refreshes that overlap (a finished job and a key change at once) never double it.
-        page.evaluate("Promise.all([loadRecent(), loadRecent(), loadRecent(), loadRecent()])")
+        # Refreshes that overlap (a finished job and a key change at once) never double it:
+        # hold two list requests and answer both at the same moment.
+        held: list[Route] = []
+
+        def answer_together(route: Route) -> None:
+            held.append(route)
+            if len(held) == 2:
+                for waiting in held:
+                    waiting.fulfill(response=waiting.fetch())
+
+        page.route("**/v1/alignments?limit=10", answer_together)
+        page.evaluate("Promise.all([loadRecent(), loadRecent()])")
+        page.unroute("**/v1/alignments?limit=10")
+        assert len(held) == 2
         expect(page.locator("#recent li")).to_have_count(1)
     finally:
         context.close()
