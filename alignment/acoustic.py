@@ -99,6 +99,9 @@ class AcousticOptions:
     min_chunk_log_prob: float = -3.5
     #: A word moved further than this from its signal time keeps the signal time.
     max_shift_s: float = 0.5
+    #: An acoustic edge this close to the edge of a pause in the signal moves onto it (the
+    #: signal's 5 ms levels are sharper than the model's 20 ms frames there); 0 turns it off.
+    pause_snap_s: float = 0.03
     #: Shortest word, seconds.
     min_word_s: float = 0.03
 
@@ -250,15 +253,20 @@ class AcousticRefiner:
         self.options = options or AcousticOptions()
 
     def refine(
-        self, samples: Samples, words: Sequence[str], spans: Sequence[Span | None]
+        self,
+        samples: Samples,
+        words: Sequence[str],
+        spans: Sequence[Span | None],
+        pauses: Sequence[Span] = (),
     ) -> list[tuple[Span | None, Refinement]]:
-        """Per word: its (start, end) and which pass set it; `spans` are the signal times."""
+        """Per word: its (start, end) and which pass set it; `spans` are the signal times,
+        `pauses` the quiet stretches found in the signal."""
         labels = [self._labels(word) for word in words]
         out: list[tuple[Span | None, Refinement]] = [(span, "signal") for span in spans]
         chunks = plan_chunks(spans, [bool(lab) for lab in labels], self.options)
         for chunk in chunks:
             for index, span in self._align_chunk(samples, chunk, labels, spans).items():
-                out[index] = (span, "acoustic")
+                out[index] = (snap_to_pauses(span, pauses, self.options.pause_snap_s), "acoustic")
         return _in_order(out, self.options.min_word_s)
 
     def _labels(self, word: str) -> list[int]:
@@ -299,6 +307,18 @@ class AcousticRefiner:
         start = offset_s + phones[0].first * frame + opts.start_offset_s
         end = offset_s + (phones[-1].last + 1) * frame + opts.end_offset_s
         return start, end
+
+
+def snap_to_pauses(span: Span, pauses: Sequence[Span], radius_s: float) -> Span:
+    """A start just after a pause moves to the pause's end, an end just before one to its
+    start, where the pause edge is within `radius_s`."""
+    start, end = span
+    for pause_start, pause_end in pauses:
+        if abs(pause_end - start) <= radius_s and pause_end < end:
+            start = pause_end
+        if abs(pause_start - end) <= radius_s and pause_start > start:
+            end = pause_start
+    return start, end
 
 
 def _ext(chunk: Chunk) -> tuple[float, float]:

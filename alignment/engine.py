@@ -28,10 +28,11 @@ from alignment.audio import (
 from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLanguageError
 from alignment.forced import WindowAligner
 from alignment.lexicon import Lexicon
-from alignment.refine import model_lag_s, refine
+from alignment.refine import RefineOptions, find_pauses, model_lag_s, refine
 from alignment.sync import Placement, Synchronizer, SyncOptions
 from alignment.text import TextToken, decode_transcript, spoken_form, tokenize
 from alignment.types import (
+    REFINEMENTS,
     AlignmentOptions,
     AlignmentResult,
     ProgressCallback,
@@ -86,9 +87,13 @@ class Aligner:
         transcript: bytes | str,
         *,
         language: str | None = None,
+        refine: Refinement | None = None,
         progress: ProgressCallback = _no_progress,
     ) -> AlignmentResult:
-        """Align `transcript` (raw bytes or text) to `audio` (a file, or 16 kHz samples)."""
+        """Align `transcript` (raw bytes or text) to `audio` (a file, or 16 kHz samples);
+        `language` and `refine` override the Aligner's options for this call."""
+        how = refine or self.options.refine
+        _check_refine(how)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         text = decode_transcript(transcript)
@@ -123,7 +128,7 @@ class Aligner:
 
         clock = time.perf_counter()
         progress("refine", 0.0)
-        words = self._words(tokens, placements, levels, samples, lang)
+        words = self._words(tokens, placements, levels, samples, (lang, how))
         timings["refine_s"] = time.perf_counter() - clock
         progress("refine", 1.0)
         return AlignmentResult(
@@ -132,7 +137,7 @@ class Aligner:
             model=self.options.model,
             device=model.device,
             duration_s=round(len(samples) / SAMPLE_RATE, 3),
-            options=self._effective_options(lang),
+            options=replace(self._effective_options(lang), refine=how),
             timings_s={k: round(v, 3) for k, v in timings.items()},
         )
 
@@ -188,10 +193,10 @@ class Aligner:
         placements: list[Placement | None],
         levels: Levels,
         samples: Samples,
-        language: str,
+        language_and_refine: tuple[str, Refinement],
     ) -> list[Word]:
         speech = [t for t in tokens if t.kind == "speech"]
-        times = self._times(speech, placements, levels, samples, language)
+        times = self._times(speech, placements, levels, samples, language_and_refine)
         words: list[Word] = []
         speech_index = 0
         for index, token in enumerate(tokens):
@@ -213,19 +218,21 @@ class Aligner:
         placements: list[Placement | None],
         levels: Levels,
         samples: Samples,
-        language: str,
+        language_and_refine: tuple[str, Refinement],
     ) -> list[tuple[tuple[float, float] | None, Refinement]]:
         """Final (start, end) per spoken word, and the refinement that set it."""
+        language, how = language_and_refine
         lag = model_lag_s(self.options.model)
-        if self.options.refine == "none":
+        if how == "none":
             return [((p.start - lag, p.end - lag) if p else None, "none") for p in placements]
         extra = quiet_spans_vad(samples) if self.options.vad_pauses else None
         times = refine(placements, levels, lag, extra_pauses=extra)
-        if self.options.refine == "signal" or language not in ACOUSTIC_LANGUAGES:
-            if self.options.refine == "acoustic":
+        if how == "signal" or language not in ACOUSTIC_LANGUAGES:
+            if how == "acoustic":
                 logger.debug("no acoustic pass for %r: signal refinement only", language)
             return [(span, "signal") for span in times]
-        return self.acoustic.refine(samples, [t.text for t in speech], times)
+        pauses = [(p.start, p.end) for p in find_pauses(levels, RefineOptions().min_pause_s)]
+        return self.acoustic.refine(samples, [t.text for t in speech], times, pauses)
 
 
 def _word(
@@ -266,12 +273,16 @@ def _check_options(options: AlignmentOptions) -> None:
         raise InvalidOptionError(
             "hop_s must be at least 0.5 s and at most window_s - edge_guard_s."
         )
-    if options.refine not in ("acoustic", "signal", "none"):
-        raise InvalidOptionError("refine must be 'acoustic', 'signal' or 'none'.")
+    _check_refine(options.refine)
     if options.language is not None and options.language not in _LANGUAGE_CODES:
         raise UnsupportedLanguageError(
             f"{options.language!r} is not a language Whisper knows; use an ISO 639-1 code."
         )
+
+
+def _check_refine(refine: str) -> None:
+    if refine not in REFINEMENTS:
+        raise InvalidOptionError("refine must be 'acoustic', 'signal' or 'none'.")
 
 
 def align(

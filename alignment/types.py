@@ -11,6 +11,7 @@ WordStatus = Literal["aligned", "not_found", "non_speech"]
 #: CTC model, falling back to "signal" where it cannot), "signal" (pauses and energy dips),
 #: "none" (Whisper's times less the model's lag).
 Refinement = Literal["acoustic", "signal", "none"]
+REFINEMENTS: tuple[Refinement, ...] = ("acoustic", "signal", "none")
 
 #: Called with (stage, fraction of that stage done, 0..1).
 ProgressCallback = Callable[[str, float], None]

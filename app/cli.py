@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar, TextIO
 from alignment import Aligner, AlignmentError, AlignmentOptions
 from alignment.captions import FORMATS, CaptionOptions, caption_document, cues_for, render
 from alignment.text import decode_transcript
-from alignment.types import AlignmentResult
+from alignment.types import REFINEMENTS, AlignmentResult
 from alignment.weights import fetch_model
 from app.settings import Settings
 
@@ -88,6 +88,13 @@ def _add_align_command(commands: _Commands) -> None:
         "--language",
         default=None,
         help="ISO 639-1 code (en, es, de, …); default: detected from the audio",
+    )
+    cmd.add_argument(
+        "--refine",
+        choices=REFINEMENTS,
+        default="acoustic",
+        help="how word boundaries are sharpened: acoustic (a phone-level model; English, "
+        "other languages get signal), signal (pauses and energy), none (default: acoustic)",
     )
     cmd.add_argument(
         "--device",
@@ -362,7 +369,11 @@ def _align(args: argparse.Namespace) -> int:
         print(f"error: usage: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
     options = AlignmentOptions(
-        model=args.model, language=args.language, device=args.device, compute_type=args.compute_type
+        model=args.model,
+        language=args.language,
+        device=args.device,
+        compute_type=args.compute_type,
+        refine=args.refine,
     )
     bar = _ProgressBar(sys.stderr)
     try:

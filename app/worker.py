@@ -50,6 +50,7 @@ class Models:
                     device=self._settings.device,
                     compute_type=self._settings.compute_type,
                     batch_size=self._settings.batch_size,
+                    refine=self._settings.refine,
                     model_cache_dir=str(self._settings.model_cache_dir)
                     if self._settings.model_cache_dir
                     else None,
