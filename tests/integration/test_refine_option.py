@@ -23,15 +23,19 @@ def client(server: Server) -> Iterator[httpx.Client]:
         yield c
 
 
-def _cli_words(tmp_path: Path, *extra: str) -> dict[str, object]:
-    out = tmp_path / "words.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "align", str(SAMPLE / "audio.wav")]
-        + [str(SAMPLE / "text.txt"), "-o", str(out), *extra],
+def _align(*extra: str) -> subprocess.CompletedProcess[str]:
+    sample = (str(SAMPLE / "audio.wav"), str(SAMPLE / "text.txt"))
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "align", *sample, *extra],
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def _cli_words(tmp_path: Path, *extra: str) -> dict[str, object]:
+    out = tmp_path / "words.json"
+    done = _align("-o", str(out), *extra)
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(out.read_text())
     return result
@@ -47,13 +51,7 @@ def test_cli_refines_acoustically_by_default_and_takes_refine(tmp_path: Path) ->
 
 
 def test_cli_refuses_an_unknown_refinement(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "align", str(SAMPLE / "audio.wav")]
-        + [str(SAMPLE / "text.txt"), "--refine", "magic"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _align("--refine", "magic")
     assert done.returncode != 0 and "--refine" in done.stderr
 
 
