@@ -57,6 +57,8 @@ class Models:
                 )
                 aligner = Aligner(options)
                 _ = aligner.model
+                if options.refine == "acoustic":
+                    _ = aligner.acoustic  # jobs may ask for less; the default needs it
                 self._aligners[name] = aligner
             return self._aligners[name]
 
