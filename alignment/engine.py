@@ -13,6 +13,8 @@ import ctranslate2
 import numpy as np
 from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
 
+from alignment.acoustic import LANGUAGES as ACOUSTIC_LANGUAGES
+from alignment.acoustic import AcousticRefiner, PhoneModel
 from alignment.audio import (
     LEVEL_FRAME_S,
     SAMPLE_RATE,
@@ -25,13 +27,16 @@ from alignment.audio import (
 )
 from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLanguageError
 from alignment.forced import WindowAligner
-from alignment.refine import model_lag_s, refine
+from alignment.lexicon import Lexicon
+from alignment.refine import RefineOptions, find_pauses, model_lag_s, refine
 from alignment.sync import Placement, Synchronizer, SyncOptions
 from alignment.text import TextToken, decode_transcript, spoken_form, tokenize
 from alignment.types import (
+    REFINEMENTS,
     AlignmentOptions,
     AlignmentResult,
     ProgressCallback,
+    Refinement,
     Word,
     WordStatus,
 )
@@ -53,6 +58,7 @@ class Aligner:
         self.options = options or AlignmentOptions()
         _check_options(self.options)
         self._model: LoadedModel | None = None
+        self._acoustic: AcousticRefiner | None = None
 
     @property
     def model(self) -> LoadedModel:
@@ -68,15 +74,26 @@ class Aligner:
             )
         return self._model
 
+    @property
+    def acoustic(self) -> AcousticRefiner:
+        """The phone-level refiner (its model and dictionary load on first use)."""
+        if self._acoustic is None:
+            self._acoustic = AcousticRefiner(PhoneModel(), Lexicon.load())
+        return self._acoustic
+
     def align(
         self,
         audio: AudioSource | Samples,
         transcript: bytes | str,
         *,
         language: str | None = None,
+        refine: Refinement | None = None,
         progress: ProgressCallback = _no_progress,
     ) -> AlignmentResult:
-        """Align `transcript` (raw bytes or text) to `audio` (a file, or 16 kHz samples)."""
+        """Align `transcript` (raw bytes or text) to `audio` (a file, or 16 kHz samples);
+        `language` and `refine` override the Aligner's options for this call."""
+        how = refine or self.options.refine
+        _check_refine(how)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
         text = decode_transcript(transcript)
@@ -111,7 +128,7 @@ class Aligner:
 
         clock = time.perf_counter()
         progress("refine", 0.0)
-        words = self._words(tokens, placements, levels, samples)
+        words = self._words(tokens, placements, levels, samples, (lang, how))
         timings["refine_s"] = time.perf_counter() - clock
         progress("refine", 1.0)
         return AlignmentResult(
@@ -120,7 +137,7 @@ class Aligner:
             model=self.options.model,
             device=model.device,
             duration_s=round(len(samples) / SAMPLE_RATE, 3),
-            options=self._effective_options(lang),
+            options=replace(self._effective_options(lang), refine=how),
             timings_s={k: round(v, 3) for k, v in timings.items()},
         )
 
@@ -176,26 +193,46 @@ class Aligner:
         placements: list[Placement | None],
         levels: Levels,
         samples: Samples,
+        language_and_refine: tuple[str, Refinement],
     ) -> list[Word]:
-        lag = model_lag_s(self.options.model)
-        if self.options.refine_boundaries:
-            extra = quiet_spans_vad(samples) if self.options.vad_pauses else None
-            times = refine(placements, levels, lag, extra_pauses=extra)
-        else:
-            times = [(p.start - lag, p.end - lag) if p else None for p in placements]
+        speech = [t for t in tokens if t.kind == "speech"]
+        times = self._times(speech, placements, levels, samples, language_and_refine)
         words: list[Word] = []
         speech_index = 0
         for index, token in enumerate(tokens):
             if token.kind == "markup":
                 words.append(_word(index, token, None, 0.0, "non_speech"))
                 continue
-            placement, span = placements[speech_index], times[speech_index]
+            placement, (span, how) = placements[speech_index], times[speech_index]
             speech_index += 1
             if placement is None or span is None:
                 words.append(_word(index, token, None, 0.0, "not_found"))
             else:
-                words.append(_word(index, token, span, round(placement.probability, 3), "aligned"))
+                score = round(placement.probability, 3)
+                words.append(_word(index, token, span, score, "aligned", how))
         return words
+
+    def _times(
+        self,
+        speech: list[TextToken],
+        placements: list[Placement | None],
+        levels: Levels,
+        samples: Samples,
+        language_and_refine: tuple[str, Refinement],
+    ) -> list[tuple[tuple[float, float] | None, Refinement]]:
+        """Final (start, end) per spoken word, and the refinement that set it."""
+        language, how = language_and_refine
+        lag = model_lag_s(self.options.model)
+        if how == "none":
+            return [((p.start - lag, p.end - lag) if p else None, "none") for p in placements]
+        extra = quiet_spans_vad(samples) if self.options.vad_pauses else None
+        times = refine(placements, levels, lag, extra_pauses=extra)
+        if how == "signal" or language not in ACOUSTIC_LANGUAGES:
+            if how == "acoustic":
+                logger.debug("no acoustic pass for %r: signal refinement only", language)
+            return [(span, "signal") for span in times]
+        pauses = [(p.start, p.end) for p in find_pauses(levels, RefineOptions().min_pause_s)]
+        return self.acoustic.refine(samples, [t.text for t in speech], times, pauses)
 
 
 def _word(
@@ -204,9 +241,12 @@ def _word(
     span: tuple[float, float] | None,
     score: float,
     status: WordStatus,
+    refinement: Refinement | None = None,
 ) -> Word:
     start, end = span if span is not None else (None, None)
-    return Word(index, token.text, token.char_start, token.char_end, start, end, score, status)
+    return Word(
+        index, token.text, token.char_start, token.char_end, start, end, score, status, refinement
+    )
 
 
 def _detect_language(model: LoadedModel, samples: Samples, levels: Levels) -> str:
@@ -233,10 +273,16 @@ def _check_options(options: AlignmentOptions) -> None:
         raise InvalidOptionError(
             "hop_s must be at least 0.5 s and at most window_s - edge_guard_s."
         )
+    _check_refine(options.refine)
     if options.language is not None and options.language not in _LANGUAGE_CODES:
         raise UnsupportedLanguageError(
             f"{options.language!r} is not a language Whisper knows; use an ISO 639-1 code."
         )
+
+
+def _check_refine(refine: str) -> None:
+    if refine not in REFINEMENTS:
+        raise InvalidOptionError("refine must be 'acoustic', 'signal' or 'none'.")
 
 
 def align(

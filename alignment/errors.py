@@ -58,3 +58,7 @@ class UnsupportedLanguageError(AlignmentError):
 
 class InvalidOptionError(AlignmentError):
     code = "invalid_option"
+
+
+class AcousticModelError(AlignmentError):
+    code = "acoustic_model_unavailable"

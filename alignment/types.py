@@ -7,6 +7,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 WordStatus = Literal["aligned", "not_found", "non_speech"]
+#: How word boundaries are sharpened after Whisper places the words: "acoustic" (phone-level
+#: CTC model, falling back to "signal" where it cannot), "signal" (pauses and energy dips),
+#: "none" (Whisper's times less the model's lag).
+Refinement = Literal["acoustic", "signal", "none"]
+REFINEMENTS: tuple[Refinement, ...] = ("acoustic", "signal", "none")
 
 #: Called with (stage, fraction of that stage done, 0..1).
 ProgressCallback = Callable[[str, float], None]
@@ -24,6 +29,8 @@ class Word:
     end: float | None
     score: float
     status: WordStatus
+    #: Which refinement set this word's times (None for words without times).
+    refinement: Refinement | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,7 +49,9 @@ class AlignmentOptions:
     window_s: float = 30.0
     hop_s: float = 27.0
     edge_guard_s: float = 2.0
-    refine_boundaries: bool = True
+    #: "acoustic" needs a language the acoustic pass knows (English); other languages get
+    #: "signal", and each word says which it got.
+    refine: Refinement = "acoustic"
     #: Also find pauses with a voice-activity model (Silero): catches breathy or noisy pauses.
     vad_pauses: bool = True
     #: Below this a word's token probability is suspect; None: 0.1 for English-only models,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar, NoReturn, TextIO
 from alignment import Aligner, AlignmentError, AlignmentOptions
 from alignment.captions import FORMATS, CaptionOptions
 from alignment.text import decode_transcript
+from alignment.types import REFINEMENTS
 from alignment.weights import fetch_model
 from app.outputs import (
     EXIT_ALIGNMENT_ERROR,
@@ -97,6 +98,13 @@ def _add_align_command(commands: _Commands) -> None:
         "--language",
         default=None,
         help="ISO 639-1 code (en, es, de, …); default: detected from the audio",
+    )
+    cmd.add_argument(
+        "--refine",
+        choices=REFINEMENTS,
+        default="acoustic",
+        help="how word boundaries are sharpened: acoustic (a phone-level model; English, "
+        "other languages get signal), signal (pauses and energy), none (default: acoustic)",
     )
     cmd.add_argument(
         "--device",
@@ -373,7 +381,11 @@ def _align_files(args: argparse.Namespace) -> int:
     transcript = _read(args.transcript)
     text = decode_transcript(transcript)
     options = AlignmentOptions(
-        model=args.model, language=args.language, device=args.device, compute_type=args.compute_type
+        model=args.model,
+        language=args.language,
+        device=args.device,
+        compute_type=args.compute_type,
+        refine=args.refine,
     )
     bar = _ProgressBar(sys.stderr)
     started = time.monotonic()

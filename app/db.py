@@ -34,6 +34,8 @@ class Job(Base):
     model: Mapped[str] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(16), nullable=True)
     detected_language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: The refinement the job asked for (None: the server's setting).
+    refine: Mapped[str | None] = mapped_column(String(16), nullable=True)
     audio_filename: Mapped[str | None] = mapped_column(String(300), nullable=True)
     audio_bytes: Mapped[int] = mapped_column(Integer, default=0)
     audio_duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)

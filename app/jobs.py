@@ -30,6 +30,7 @@ class NewJob:
     client_metadata: Any
     audio_media_type: str | None = None
     owner: str | None = None
+    refine: str | None = None
 
 
 class JobStore:
@@ -48,6 +49,7 @@ class JobStore:
             cancel_requested=False,
             model=new.model,
             language=new.language,
+            refine=new.refine,
             audio_filename=new.audio_filename,
             audio_bytes=new.audio_bytes,
             audio_duration_s=new.audio_duration_s,

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     model_cache_dir: Path | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = "auto"
+    #: How word boundaries are sharpened unless a job asks otherwise (acoustic, signal, none).
+    refine: Literal["acoustic", "signal", "none"] = "acoustic"
     #: Windows encoded per call on a GPU (0: the engine's default, 8); `make bench-gpu` measures.
     batch_size: int = 0
     max_upload_bytes: int = 2 * 1024**3

@@ -11,6 +11,7 @@ from alignment import AlignmentError
 from alignment.audio import AudioProbe, inspect_audio
 from alignment.engine import is_known_language
 from alignment.text import decode_transcript
+from alignment.types import REFINEMENTS
 from app.db import Job
 from app.destinations import Refused, check_url
 from app.errors import ApiError, from_alignment_error
@@ -64,6 +65,7 @@ def submit(service: Service, submission: Submission) -> Job:
             metadata,
             probe.media_type,
             submission.caller.owner,
+            _refine(submission.field("refine")),
         )
         return service.store.create(new, form.job_id)
     except AlignmentError as exc:
@@ -90,6 +92,15 @@ def _model_and_language(service: Service, form: Submission) -> tuple[str, str | 
             f"{language!r} is not a language Whisper knows; use an ISO 639-1 code.",
         )
     return model, language
+
+
+def _refine(value: str | None) -> str | None:
+    refine = (value or "").strip().lower() or None
+    if refine is not None and refine not in REFINEMENTS:
+        raise ApiError(
+            422, "invalid_option", "refine must be 'acoustic', 'signal' or 'none' (or left out)."
+        )
+    return refine
 
 
 def _checked_probe(service: Service, audio: Path) -> AudioProbe:

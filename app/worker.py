@@ -12,7 +12,7 @@ from typing import Any
 from alignment import Aligner, AlignmentError, AlignmentOptions
 from alignment.audio import SAMPLE_RATE, load_audio
 from alignment.text import decode_transcript
-from alignment.types import AlignmentResult
+from alignment.types import REFINEMENTS, AlignmentResult, Refinement
 from app.db import Job
 from app.files import JobFiles
 from app.jobs import JobStore
@@ -50,12 +50,15 @@ class Models:
                     device=self._settings.device,
                     compute_type=self._settings.compute_type,
                     batch_size=self._settings.batch_size,
+                    refine=self._settings.refine,
                     model_cache_dir=str(self._settings.model_cache_dir)
                     if self._settings.model_cache_dir
                     else None,
                 )
                 aligner = Aligner(options)
                 _ = aligner.model
+                if options.refine == "acoustic":
+                    _ = aligner.acoustic  # jobs may ask for less; the default needs it
                 self._aligners[name] = aligner
             return self._aligners[name]
 
@@ -222,7 +225,11 @@ class Worker:
             decode_transcript(transcript), len(samples) / SAMPLE_RATE, self.settings.max_words_per_s
         )
         result = aligner.align(
-            samples, transcript, language=job.language, progress=heartbeat.progress
+            samples,
+            transcript,
+            language=job.language,
+            refine=_refinement(job.refine),
+            progress=heartbeat.progress,
         )
         if not heartbeat.still_wanted():
             raise Canceled
@@ -339,3 +346,8 @@ _STAGES = {
 def _overall(stage: str, fraction: float) -> float:
     low, high = _STAGES.get(stage, (0.0, 1.0))
     return round(low + (high - low) * min(max(fraction, 0.0), 1.0), 4)
+
+
+def _refinement(value: str | None) -> Refinement | None:
+    """A job's stored refinement (checked when it was submitted); None: the setting's."""
+    return next((r for r in REFINEMENTS if r == value), None)

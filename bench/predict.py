@@ -28,6 +28,7 @@ def _podalign(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float]:
         )
     )
     _ = aligner.model
+    _ = aligner.acoustic
     started = time.perf_counter()
     result = aligner.align(args.audio, args.text.read_bytes(), language=args.language)
     elapsed = time.perf_counter() - started

@@ -40,6 +40,12 @@ _FORM = multipart_body(
         "text": {"type": "string", "description": "the text, instead of a file"},
         "language": {"type": "string", "examples": ["en"], "description": "ISO 639-1"},
         "model": {"type": "string", "examples": ["tiny.en"]},
+        "refine": {
+            "type": "string",
+            "enum": ["acoustic", "signal", "none"],
+            "description": "how word boundaries are sharpened (default: the server's setting, "
+            "acoustic; languages other than English get signal)",
+        },
         "callback_url": {
             "type": "string",
             "maxLength": 2000,

@@ -1,0 +1,78 @@
+"""CTC forced alignment: the most probable path of a known label sequence through frame scores."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+Emissions = npt.NDArray[np.float32]
+
+_NEG_INF = np.float32(-1e30)
+
+
+@dataclass(frozen=True)
+class LabelSpan:
+    """Where one label of the sequence sits on the path: frames [first, last], mean log-prob."""
+
+    first: int
+    last: int
+    score: float
+
+
+def force_align(emissions: Emissions, labels: list[int], blank: int) -> list[LabelSpan] | None:
+    """Viterbi over the CTC topology (blank, l1, blank, l2, ..., blank): one span per label,
+    in order, or None when the frames are too few for the labels."""
+    frames = emissions.shape[0]
+    needed = len(labels) + sum(1 for a, b in itertools.pairwise(labels) if a == b)
+    if not labels or frames < needed:
+        return None
+    states = np.full(2 * len(labels) + 1, blank, dtype=np.int64)
+    states[1::2] = labels
+    skip = np.zeros(len(states), dtype=bool)
+    skip[3::2] = states[3::2] != states[1:-2:2]
+    moves, final = _forward(emissions, states, skip)
+    state = len(states) - 1 if final[-1] >= final[-2] else len(states) - 2
+    return _spans(_backtrace(moves, state), emissions, states, len(labels))
+
+
+def _forward(
+    emissions: Emissions, states: npt.NDArray[np.int64], skip: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
+    """Back-pointers per frame and state (0 stay, 1 from the state before, 2 over a blank),
+    and the final scores."""
+    count = len(states)
+    score = np.full(count, _NEG_INF, dtype=np.float32)
+    score[:2] = emissions[0, states[:2]]
+    moves = np.zeros((emissions.shape[0], count), dtype=np.int8)
+    candidates = np.full((3, count), _NEG_INF, dtype=np.float32)
+    columns = np.arange(count)
+    for t in range(1, emissions.shape[0]):
+        candidates[0] = score
+        candidates[1, 1:] = score[:-1]
+        candidates[2, 2:] = np.where(skip[2:], score[:-2], _NEG_INF)
+        best = np.argmax(candidates, axis=0)
+        moves[t] = best
+        score = candidates[best, columns] + emissions[t, states]
+    return moves, score
+
+
+def _backtrace(moves: npt.NDArray[np.int8], state: int) -> npt.NDArray[np.int64]:
+    path = np.empty(moves.shape[0], dtype=np.int64)
+    for t in range(moves.shape[0] - 1, -1, -1):
+        path[t] = state
+        state -= int(moves[t, state])
+    return path
+
+
+def _spans(
+    path: npt.NDArray[np.int64], emissions: Emissions, states: npt.NDArray[np.int64], count: int
+) -> list[LabelSpan]:
+    spans: list[LabelSpan] = []
+    for k in range(count):
+        frames = np.flatnonzero(path == 2 * k + 1)
+        scores = emissions[frames, states[2 * k + 1]]
+        spans.append(LabelSpan(int(frames[0]), int(frames[-1]), float(np.mean(scores))))
+    return spans

@@ -1,0 +1,121 @@
+"""Phones to words without a model: CTC paths with planted answers, chunks, pronunciations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from alignment.acoustic import (
+    AcousticOptions,
+    AcousticRefiner,
+    plan_chunks,
+    snap_to_pauses,
+)
+from alignment.audio import SAMPLE_RATE, Samples
+from alignment.ctc import Emissions, force_align
+from alignment.lexicon import Lexicon, say_integer, spoken_words
+
+
+def _planted(frames: Sequence[int], classes: int, sure: float = -0.05) -> Emissions:
+    emissions = np.full((len(frames), classes), -6.0, dtype=np.float32)
+    emissions[np.arange(len(frames)), list(frames)] = sure
+    return emissions
+
+
+def test_force_align_finds_the_planted_path() -> None:
+    path = [0, 1, 1, 0, 2, 2, 0, 0, 2, 0, 3, 0]
+    spans = force_align(_planted(path, 4), [1, 2, 2, 3], blank=0)
+    assert spans is not None
+    assert [(s.first, s.last) for s in spans] == [(1, 2), (4, 5), (8, 8), (10, 10)]
+    assert all(s.score > -0.1 for s in spans)
+
+
+def test_force_align_refuses_too_few_frames() -> None:
+    # Two equal labels in a row need a blank between them: 3 frames are not enough for 3.
+    assert force_align(_planted([1, 1, 1], 2), [1, 1], blank=0) is not None
+    assert force_align(_planted([1, 1], 2), [1, 1], blank=0) is None
+    assert force_align(_planted([0, 0], 2), [], blank=0) is None
+
+
+def test_spoken_words_spell_out_numbers_and_initialisms() -> None:
+    assert spoken_words("$5,000") == ["five", "thousand", "dollars"]
+    assert spoken_words("8%") == ["eight", "percent"]
+    assert spoken_words("1,250") == ["one", "thousand", "two", "hundred", "fifty"]
+    assert spoken_words("U.S.") == ["u", "s"]
+    assert spoken_words("well-known,") == ["well", "known"]
+    assert spoken_words("I’m") == ["i'm"]
+    assert spoken_words("24th") == []
+    assert say_integer(1_000_017) == ["one", "million", "seventeen"]
+
+
+def test_lexicon_gives_phones_or_none() -> None:
+    lexicon = Lexicon({"the": "DH AH0", "cat": "K AE1 T"})
+    assert lexicon.phones("The") == ["DH", "AH0"]
+    assert lexicon.phones("cat.") == ["K", "AE1", "T"]
+    assert lexicon.phones("Zxqvbn") is None
+    assert lexicon.phones("#") is None
+
+
+def test_chunks_cut_at_words_without_phones_long_gaps_and_length() -> None:
+    spans = [(0.0, 0.3), (0.3, 0.6), (0.6, 0.9), (3.0, 3.3), (3.3, 3.6), None, (4.0, 4.2)]
+    eligible = [True, False, True, True, True, True, True]
+    chunks = plan_chunks(spans, eligible, AcousticOptions())
+    assert [c.words for c in chunks] == [[0], [2], [3, 4], [6]]
+    assert chunks[1].start_s >= 0.5  # not past the middle of the word before
+    long = [(i * 0.5, i * 0.5 + 0.4) for i in range(60)]  # 30 s without a long gap
+    pieces = plan_chunks(long, [True] * 60, AcousticOptions(max_chunk_s=12.0))
+    assert sorted(i for c in pieces for i in c.words) == list(range(60))
+    assert all(c.end_s - c.start_s <= 12.0 for c in pieces)
+
+
+def test_edges_snap_onto_nearby_pauses_only() -> None:
+    pauses = [(0.5, 1.0), (2.0, 2.5)]
+    assert snap_to_pauses((1.02, 1.98), pauses, 0.03) == (1.0, 2.0)
+    assert snap_to_pauses((1.1, 1.8), pauses, 0.03) == (1.1, 1.8)
+
+
+class _Scripted:
+    """A phone scorer that hears the planted classes at planted frames (20 ms each); the
+    audio it gets holds each sample's own time, so it knows where a chunk starts."""
+
+    frame_s = 0.02
+
+    def __init__(self, frames: list[int], sure: float) -> None:
+        self.frames, self.sure = frames, sure
+
+    def classes(self, phones: Sequence[str]) -> list[int] | None:
+        return [{"K": 1, "AE1": 2, "T": 3, "D": 4, "AA1": 5, "G": 6}[p] for p in phones]
+
+    def emissions(self, samples: Samples) -> Emissions:
+        first, count = round(float(samples[0]) * 50), len(samples) * 50 // SAMPLE_RATE
+        return _planted((self.frames + [0] * 50)[first : first + count], 7, self.sure)
+
+
+def _refine(sure: float) -> list[tuple[tuple[float, float] | None, str]]:
+    # 1 s of audio; "cat" heard at frames 10-14, "dog" at 25-29 (0.2-0.3 s and 0.5-0.6 s).
+    frames = [0] * 10 + [1, 2, 2, 3, 0] + [0] * 10 + [4, 5, 5, 6, 0] + [0] * 21
+    refiner = AcousticRefiner(
+        _Scripted(frames, sure),
+        Lexicon({"cat": "K AE1 T", "dog": "D AA1 G"}),
+        AcousticOptions(start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0),
+    )
+    spans: list[tuple[float, float] | None] = [(0.25, 0.4), (0.42, 0.45), (0.55, 0.7)]
+    return list(
+        refiner.refine(
+            np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE, ["cat", "42nd", "dog"], spans
+        )
+    )
+
+
+def test_words_move_onto_their_phones_and_the_rest_keep_signal_times() -> None:
+    cat, unknown, dog = _refine(sure=-0.05)
+    assert unknown == ((0.42, 0.45), "signal")
+    # Within a frame (chunks start on the signal's times, not on the model's frame grid).
+    for (span, how), truth in ((cat, (0.2, 0.28)), (dog, (0.5, 0.58))):
+        assert how == "acoustic" and span is not None
+        assert np.allclose(span, truth, atol=0.011)
+
+
+def test_an_unsure_path_keeps_signal_times() -> None:
+    assert [how for _, how in _refine(sure=-5.0)] == ["signal"] * 3
