@@ -45,6 +45,8 @@ class SyncTunables:
     #: be probable: one word (either way) is never enough evidence.
     evidence_words: int = 3
     min_probable_at_start: int = 2
+    #: Probable words in a row that confirm a window whose first few words are unclear.
+    clear_run_words: int = 5
     #: Longest time given to an unclear word right before the first clear ones after a skip.
     unclear_word_s: float = 0.5
     #: Words before a match that may be retried once or kept at their forced times.
@@ -57,6 +59,12 @@ class SyncTunables:
     heard_letter_s: float = 0.12
     #: Less audio than this per word is no placement (text crammed into an instant).
     shortest_word_s: float = 0.06
+    #: How far probable words before a match may run on under the next speaker (crosstalk).
+    overlap_s: float = 1.0
+    #: First step after a transcription that heard little; it doubles each time in a row.
+    little_heard_step_s: float = 2.0
+    #: Heard words ending before this long after the last kept word's end are that word again.
+    heard_again_s: float = 0.05
     #: Least time a run of several words takes on average (speech averages 0.15–0.5 s).
     average_word_s: float = 0.1
     #: Median probability a longer run of forced words needs to be kept before a match.
@@ -157,6 +165,7 @@ class Synchronizer:
         self.resyncs = 0
         self._retried: tuple[int, int] | None = None
         self._after_skip = False
+        self._little_heard = 0  # windows in a row where the transcription heard little
 
     @property
     def windows_encoded(self) -> int:
@@ -194,6 +203,9 @@ class Synchronizer:
         good = self._good_prefix(
             fresh[:inside], [self._words[i] for i in new[:inside]], strict_start=after_skip
         )
+        if good == 0:
+            good = self._late_clear_run(fresh[:inside], [self._words[i] for i in new[:inside]])
+            after_skip = after_skip or good > 0
         if 0 < good < inside:
             good += self._keep_last_before_sound(fresh, good, new)
         if good > 0:
@@ -265,6 +277,21 @@ class Synchronizer:
         while good > 0 and suspicious[good - 1]:
             good -= 1
         return good
+
+    def _late_clear_run(self, words: list[TimedToken], texts: list[str]) -> int:
+        """A few unclear first words followed by a clear run (`clear_run_words` probable
+        words in a row): the text is here, its first words said under other sound (the end
+        of the last speaker's turn, a jingle). How many words to keep (0: none)."""
+        threshold = self._options.min_word_probability
+        run = self._tune.clear_run_words
+        for first in range(self._tune.evidence_words + 1):
+            if first > 0 and self._smeared(words[first - 1], texts[first - 1]):
+                return 0  # laid over other speech or music: the run may be too
+            clear = words[first : first + run]
+            if len(clear) == run and all(w.probability >= threshold for w in clear):
+                rest = self._good_prefix(words[first:], texts[first:], strict_start=False)
+                return first + rest if rest >= run else 0
+        return 0
 
     def _keep_last_before_sound(self, fresh: list[TimedToken], good: int, new: list[int]) -> int:
         """The word that stopped a window because it lasts too long, when it is probable and
@@ -346,7 +373,14 @@ class Synchronizer:
     ) -> float:
         """The window's first words do not fit: find out from what is actually said."""
         self.resyncs += 1
-        heard = [w for w in self._aligner.transcribe(window) if match_key(w.text)]
+        # A window starts just before the last kept word: hearing that word again must not
+        # match it to a later copy of it in the text.
+        done = next((p.end for p in reversed(self.placed[: self._cursor]) if p is not None), 0.0)
+        heard = [
+            w
+            for w in self._aligner.transcribe(window)
+            if match_key(w.text) and w.end > done + self._tune.heard_again_s
+        ]
         pairs = self._anchors(heard)
         if not pairs:
             return self._nothing_matched(window, heard, limit, is_last)
@@ -384,9 +418,16 @@ class Synchronizer:
             return window.end_s
         if len(heard) < self._sounding_s(window.start_s, limit) / 4.0:
             # Whisper sometimes stops after a word or two: that says nothing about the
-            # window, so move on only a little and look again.
-            logger.debug("window %.2f s: little heard, looking again 2 s on", window.start_s)
-            return window.start_s + 2.0
+            # window, so move on only a little and look again; a little further each time
+            # in a row (a long music bed must not make the walk crawl).
+            longest = limit - 2.0 - window.start_s
+            step = min(self._tune.little_heard_step_s * 2.0**self._little_heard, longest)
+            self._little_heard += 1
+            logger.debug(
+                "window %.2f s: little heard, looking again %.1f s on", window.start_s, step
+            )
+            return window.start_s + max(step, 1.0)
+        self._little_heard = 0
         # Nothing of the text is said here (music, an ad, another language), as far as the
         # transcription went: it stops at its token budget, so what it did not reach is
         # looked at again.
@@ -476,6 +517,7 @@ class Synchronizer:
         return True
 
     def _commit_one(self, placement: Placement) -> None:
+        self._little_heard = 0
         self.placed[self._cursor] = placement
         self._cursor += 1
 
@@ -542,14 +584,21 @@ class Synchronizer:
         otherwise than spoken are improbable where they are said."""
         if len(words) != gap or gap == 0:
             return False
+        probable = float(np.median([w.probability for w in words]))
+        # Probable words may run on under the next speaker (crosstalk), others must end by
+        # the match.
+        overlap = self._tune.overlap_s if probable >= self._tune.probable_run else 0.2
         for k, word in enumerate(words):
-            if word.end > onset + 0.2 or self._implausibly_long(
+            if word.end > onset + overlap or self._implausibly_long(
                 word, self._words[self._cursor + k]
             ):
                 return False
-        if gap >= 3 and words[-1].end - words[0].start < self._tune.average_word_s * gap:
-            return False  # squeezed into a pause: text the audio lacks
-        probable = float(np.median([w.probability for w in words]))
+        squeezed = gap >= 3 and words[-1].end - words[0].start < self._tune.average_word_s * gap
+        if squeezed:
+            # Squeezed into an instant: improbable, text the audio lacks (a dropped passage
+            # over a pause); probable, words said under the next speaker (crosstalk), which
+            # the DTW cannot spread because the words around them hold the time.
+            return probable >= self._tune.probable_run
         return gap <= self._tune.small_gap_words or probable >= self._tune.probable_run
 
     def _log_unfound(self, first: int, stop: int, reason: str) -> None:

@@ -211,3 +211,35 @@ def test_three_hour_episode_ends_and_places_everything() -> None:
     truth = check_spoken(timeline, text, placed)
     assert coverage(placed, list(truth)) >= 0.999
     assert model.aligned < 3 * 3600 / 27 * 1.5  # about one window per hop: no crawling
+
+
+def test_a_long_music_bed_does_not_make_the_walk_crawl() -> None:
+    """Ten minutes of music where nothing is heard: the walk moves on in growing steps."""
+    timeline = Timeline(duration_s=700.0)
+    t = timeline.say(sentences(1)[0], 0.5) + 0.5
+    music_end = timeline.play(t, t + 600.0)
+    body = sentences(4, offset=1)
+    t = music_end + 0.5
+    for sentence in body:
+        t = timeline.say(sentence, t) + 0.5
+    text = sentences(1)[0] + " " + " ".join(body)
+    placed, model = synchronize(timeline, text)
+    truth = check_spoken(timeline, text, placed)
+    assert coverage(placed, list(truth)) == 1.0
+    assert model.aligned + model.transcribed < 120
+
+
+def test_the_word_heard_again_at_a_window_start_is_not_matched_to_a_later_copy() -> None:
+    """A window starts just before the last kept word; the text ahead repeats that word
+    after a passage the audio lacks. The repeat must not take the kept word's time."""
+    timeline = Timeline(duration_s=60.0)
+    first, dropped, last = sentences(3)
+    t = timeline.say(first + " and most", 0.5) + 0.6
+    t = timeline.say(last, t)
+    text = f"{first} and most {dropped} and most {last}"
+    placed, _ = synchronize(timeline, text)
+    words = text.split()
+    starts = [p.start for p in placed if p is not None]
+    assert len(starts) == len(set(starts)), "two words placed on one spoken word"
+    repeat = len(first.split()) + 2 + len(dropped.split())
+    assert placed[repeat] is None and placed[repeat + 1] is None, words[repeat : repeat + 2]
