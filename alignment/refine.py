@@ -20,6 +20,8 @@ MODEL_LAG_S = {
 }
 DEFAULT_LAG_S = 0.0
 _APART_S = 1.0
+_MIN_AFTER_PAUSE_S = 0.1
+_MIN_AFTER_PAUSE_SHARE = 0.25
 
 Array = npt.NDArray[np.float64]
 
@@ -159,7 +161,10 @@ def _snap_gap(
         _snap_first_start(nxt, starts, ends, pauses)
         return True
     low, high = sorted((float(ends[index]), float(starts[nxt])))
-    before = float(ends[nxt]) - 0.03
+    # The next word keeps a fair part of its span after the pause: a long word the DTW
+    # dragged into the pause ends up as a sliver after it otherwise.
+    keep = max(0.03, min(_MIN_AFTER_PAUSE_S, _MIN_AFTER_PAUSE_SHARE * (ends[nxt] - starts[nxt])))
+    before = float(ends[nxt]) - keep
     if after is not None:
         before = min(before, float(starts[after]))
     pause = pauses.near(low, high, after=float(starts[index]) + 0.03, before=before)

@@ -196,7 +196,7 @@ def _joinable(text: str, markup: list[tuple[int, int]], start: int, end: int) ->
 
 
 def _markup_spans(text: str) -> list[tuple[int, int]]:
-    spans = [m.span() for m in _BRACKETED.finditer(text)]
+    spans = [m.span() for m in _BRACKETED.finditer(text) if not _partial_word(text, m)]
     spans += [m.span() for m in _MUSIC_NOTES.finditer(text)]
     spans += [_stripped_span(text, m.span()) for m in _LINE_TIMESTAMP.finditer(text)]
     spans += [m.span() for m in _INLINE_TIMESTAMP.finditer(text)]
@@ -206,6 +206,21 @@ def _markup_spans(text: str) -> list[tuple[int, int]]:
     spans += [_stripped_span(text, m.span()) for m in _CHEVRONS.finditer(text)]
     spans += [m.span() for m in _PARENTHESISED.finditer(text) if _is_sound_event(m.group(1))]
     return _merge(spans)
+
+
+def _partial_word(text: str, match: re.Match[str]) -> bool:
+    """A cut-off or half-said word in brackets inside a sentence ("saying [adif] bunch of"),
+    as forced-alignment corpora transcribe them: it is spoken, so it is a word, not markup.
+    Only one lower-case word that names no sound event, with words on both sides on the
+    same line, counts; anything else in brackets stays markup."""
+    inner = match.group(0)[1:-1]
+    if match.group(0)[0] != "[" or not re.fullmatch(r"[a-z][a-z'\-]{0,30}", inner):
+        return False
+    if _is_sound_event(inner) or inner in {"sic", "sp", "ph"}:
+        return False
+    before = text[: match.start()].rsplit("\n", 1)[-1]
+    after = text[match.end() :].split("\n", 1)[0]
+    return bool(re.search(r"[a-z]\s$", before) and re.match(r"\s[a-z]", after))
 
 
 def speaker_name(label: str) -> str | None:

@@ -149,3 +149,21 @@ def test_show_notes_headings_are_text_not_speaker_labels() -> None:
     tokens = tokenize("Audio Format: MP3\nNote: edited\nANNA: hi there")
     assert [t.text for t in tokens if t.kind == "markup"] == ["ANNA:"]
     assert [t.text for t in tokens if t.kind == "speech"][:2] == ["Audio", "Format:"]
+
+
+def test_a_bracketed_partial_word_inside_a_sentence_is_spoken() -> None:
+    """Forced-alignment corpora bracket cut-off words ("saying [adif] bunch"): they are said,
+    so they are words; sound events and editorial marks in brackets stay markup."""
+    kinds = {t.text: t.kind for t in tokenize("i'm also saying [adif] bunch of words")}
+    assert kinds["[adif]"] == "speech"
+    for text in (
+        "hello [laughter] there",
+        "we [inaudible] went",
+        "then [sic] he",
+        "[adif] at the start of a line",
+        "at the end [adif]",
+        "two [half words] here",
+        "an [Editor] note",
+    ):
+        bracketed = [t for t in tokenize(text) if t.text.startswith("[")]
+        assert bracketed and all(t.kind == "markup" for t in bracketed), text
