@@ -25,6 +25,7 @@ def _podalign(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float]:
             cpu_threads=args.threads,
             compute_type=args.compute_type,
             batch_size=args.batch_size,
+            **({"refine": args.refine} if args.refine else {}),
         )
     )
     _ = aligner.model
@@ -94,6 +95,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--compute-type", default="auto")
     parser.add_argument("--batch-size", type=int, default=0, help="0: the engine's default")
+    parser.add_argument("--refine", default=None, help="podalign: acoustic, signal or none")
     args = parser.parse_args()
     run = _podalign if args.engine == "podalign" else _stable_ts
     words, elapsed = run(args)
