@@ -549,7 +549,7 @@ class Synchronizer:
             logger.debug("retrying %d words before the match from %.2f s", gap, retry_from)
             return retry_from
         if self._forced_fits(forced[:gap], gap, onset):
-            self._commit(forced[:gap])
+            self._commit(self._before_onset(forced[:gap], onset))
             logger.debug("kept %d words before the match at their forced times", gap)
         else:
             heard_from = text_at - len(tail)
@@ -560,6 +560,28 @@ class Synchronizer:
                 logger.debug("placed %d words heard right before the match", len(tail))
         self._cursor = text_at
         return max(window.start_s, onset - 0.3)
+
+    def _before_onset(self, words: list[TimedToken], onset: float) -> list[TimedToken]:
+        """Words kept before a match end by its onset: where they run on under the next
+        speaker (crosstalk) or sit squeezed against it, they are fitted in before it, so
+        the next speaker's words, which were heard, keep their times."""
+        done = next((p.end for p in reversed(self.placed[: self._cursor]) if p is not None), 0.0)
+        first = max(words[0].start, done)
+        last = words[-1].end
+        if last <= onset or onset <= first:
+            return words
+        span = self._tune.shortest_word_s * len(words)
+        if onset - first < span:  # too little room: share what there is before the onset
+            first = max(done, onset - span)
+        scale = (onset - first) / max(last - words[0].start, 1e-6)
+        return [
+            replace(
+                w,
+                start=first + (w.start - words[0].start) * scale,
+                end=first + (w.end - words[0].start) * scale,
+            )
+            for w in words
+        ]
 
     def _heard_tail(self, heard: list[TimedToken], heard_at: int, text_at: int) -> list[TimedToken]:
         """Words of the text right before `text_at` that were heard, in order, right before
