@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import socket
 import sqlite3
 import struct
@@ -22,6 +23,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser
 
+from app.files import STALE_INCOMING_S
 from tests.conftest import SAMPLES, run_tool
 from tests.mounts import fill, read_only_view, tmpfs
 from tests.service import Server, free_port, wait_for
@@ -313,6 +315,43 @@ def test_an_upload_streams_into_the_job_folder_and_stops_at_the_limit(tmp_path: 
         assert (jobs / job["id"] / "audio").read_bytes() == audio
     finally:
         server.stop()
+
+
+def test_a_starting_worker_leaves_uploads_in_progress_alone(tmp_path: Path) -> None:
+    api = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    jobs = tmp_path / "data" / "jobs"
+    # What a crash a day ago left: nothing was written in it since.
+    crashed = jobs / ".incoming-crashed"
+    crashed.mkdir()
+    (crashed / "audio").write_bytes(b"cut off")
+    long_ago = time.time() - STALE_INCOMING_S - 60
+    for path in (crashed / "audio", crashed):
+        os.utime(path, (long_ago, long_ago))
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        upload = _ChunkedUpload(api)
+        upload.part("transcript", "t.txt")
+        upload.send((SAMPLE / "text.txt").read_bytes())
+        upload.send("\r\n")
+        upload.part("audio", "audio.wav")
+        audio = (SAMPLE / "audio.wav").read_bytes()
+        upload.send(audio[: len(audio) // 2])
+        _until(lambda: list(jobs.glob(".incoming-*/audio")), "the upload is under way")
+        log = tmp_path / "worker.log"
+        worker = _worker_process(api, log)
+        _until(lambda: "worker(s) running" in log.read_text(), "the worker is up")
+        assert not crashed.exists()
+        upload.send(audio[len(audio) // 2 :])
+        upload.send("\r\n")
+        upload.finish()
+        status, job = upload.answer()
+        assert status == 202, job
+        assert (jobs / job["id"] / "audio").read_bytes() == audio
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        api.stop()
 
 
 # ---- 4. the duration limit counts decoded audio -------------------------------------------
