@@ -281,17 +281,20 @@ def test_an_upload_streams_into_the_job_folder_and_stops_at_the_limit(tmp_path: 
         "ffmpeg", "-v", "error", "-stream_loop", "3", "-i", str(SAMPLE / "audio.wav"), str(big)
     )
     audio = big.read_bytes()
-    limited = len(audio) // 2
+    # Less than the server gathers before a disk write (1 MiB): the limit must hold anyway.
+    limited = 600_000
     server = Server(
         tmp_path / "data", PODALIGN_WORKERS="0", PODALIGN_MAX_UPLOAD_BYTES=str(limited)
     ).start()
     jobs = tmp_path / "data" / "jobs"
     try:
-        # Over the limit: the 413 comes while the client is still sending, nothing is kept.
+        # One byte over the limit, then the client waits: the 413 comes before the body ends
+        # and nothing is kept. The client sends no more than that, so the server has read all
+        # it sent when it answers and closes: no reset can overtake the answer.
         upload = _ChunkedUpload(server)
         upload.part("audio", "big.wav")
-        for start in range(0, limited + 512 * 1024, 64 * 1024):
-            upload.send(audio[start : start + 64 * 1024])
+        for start in range(0, limited + 1, 64 * 1024):
+            upload.send(audio[start : min(start + 64 * 1024, limited + 1)])
         status, body = upload.answer()
         assert (status, body["error"]["code"]) == (413, "audio_too_large")
         _until(lambda: not list(jobs.glob(".incoming-*")), "the partial upload is removed")
