@@ -31,7 +31,7 @@ _RETENTION_EVERY_S = 3600.0
 
 
 class Canceled(Exception):
-    """The job was canceled while it ran."""
+    """The job was canceled while it ran, or its claim was taken back (its lease ran out)."""
 
 
 class Models:
@@ -160,13 +160,13 @@ class Worker:
     def run_job(self, job: Job) -> None:
         started = time.monotonic()
         logger.info("job %s: started (attempt %d, model %s)", job.id, job.attempts, job.model)
-        heartbeat = _Heartbeat(self.store, job.id, self.settings.lease_s)
+        heartbeat = _Heartbeat(self.store, job, self.settings.lease_s)
         heartbeat.start()
         result: AlignmentResult | None = None
         try:
             result = self._align(job, heartbeat)
         except Canceled:
-            logger.info("job %s: canceled while running", job.id)
+            logger.info("job %s: stopped: canceled, or taken back after its lease ran out", job.id)
         except AlignmentError as exc:
             logger.info("job %s: failed: %s", job.id, exc)
             self._settle(job, exc.code, exc.message)
@@ -236,7 +236,8 @@ class Worker:
         document = {**result.to_dict(), "transcript": transcript.decode("utf-8")}
         self.files.write_result(job.id, json.dumps(document, ensure_ascii=False).encode())
         counts = {s: result.count(s) for s in ("aligned", "not_found", "non_speech")}
-        self.store.succeed(job.id, result.language, result.duration_s, counts)
+        if not self.store.succeed(job.id, job.attempts, result.language, result.duration_s, counts):
+            raise Canceled  # or taken back after its lease ran out: not this claim's to finish
         logger.info(
             "job %s: succeeded (%d of %d words aligned, %.1f s of audio)",
             job.id,
@@ -277,8 +278,10 @@ class _Heartbeat:
     """Persists progress at most once a second and keeps the lease alive while the model
     works (even through a long model download), so a live job is never taken for lost."""
 
-    def __init__(self, store: JobStore, job_id: str, lease_s: float) -> None:
-        self._store, self._job_id, self._lease_s = store, job_id, lease_s
+    def __init__(self, store: JobStore, job: Job, lease_s: float) -> None:
+        self._store, self._lease_s = store, lease_s
+        # The claim it keeps alive: a later claim of the job is not extended by this one.
+        self._job_id, self._attempt = job.id, job.attempts
         self._stage, self._fraction = "starting", 0.0
         self._wanted = True
         self._last_report = 0.0
@@ -323,7 +326,9 @@ class _Heartbeat:
             self._last_report = time.monotonic()
         try:
             self._wanted = (
-                self._store.report(self._job_id, stage, _overall(stage, fraction), self._lease_s)
+                self._store.report(
+                    self._job_id, self._attempt, stage, _overall(stage, fraction), self._lease_s
+                )
                 and self._wanted
             )
         except Exception as exc:
