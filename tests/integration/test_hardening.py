@@ -357,6 +357,20 @@ def test_a_starting_worker_leaves_uploads_in_progress_alone(tmp_path: Path) -> N
         api.stop()
 
 
+def test_gentle_waits_no_longer_than_the_wait_limit(tmp_path: Path) -> None:
+    # No worker: the job stays queued, so only the limit can end the wait.
+    server = Server(tmp_path / "data", PODALIGN_WORKERS="0", PODALIGN_MAX_WAIT_S="1").start()
+    try:
+        url = f"{server.url}/transcriptions?async=false"
+        answer = httpx.post(url, files=_files(), timeout=30)  # far past the limit
+        assert answer.status_code == 200, answer.text
+        status = answer.json()
+        assert status["status"] == "QUEUED"
+        assert answer.headers["location"] == f"/transcriptions/{status['id']}"
+    finally:
+        server.stop()
+
+
 # ---- 4. the duration limit counts decoded audio -------------------------------------------
 
 
