@@ -4,6 +4,7 @@ files, small real file systems for the storage cases."""
 from __future__ import annotations
 
 import http.server
+import itertools
 import json
 import os
 import socket
@@ -367,6 +368,66 @@ def test_gentle_waits_no_longer_than_the_wait_limit(tmp_path: Path) -> None:
         status = answer.json()
         assert status["status"] == "QUEUED"
         assert answer.headers["location"] == f"/transcriptions/{status['id']}"
+    finally:
+        server.stop()
+
+
+def _plant_large_result(server: Server, words: int) -> str:
+    """A succeeded job whose result has `words` words (slow to render): submitted, then
+    finished by hand in the database, as a worker would."""
+    with server.client() as client:
+        job_id: str = client.post("/v1/alignments", files=_files()).json()["id"]
+    texts = [f"word{i}" for i in range(words)]
+    starts = [0, *itertools.accumulate(len(text) + 1 for text in texts[:-1])]
+    document = {
+        "language": "en",
+        "duration_s": words * 0.3,
+        "transcript": " ".join(texts),
+        "words": [
+            {
+                "index": i,
+                "text": text,
+                "char_start": start,
+                "char_end": start + len(text),
+                "start": i * 0.3,
+                "end": i * 0.3 + 0.25,
+                "score": 0.9,
+                "status": "aligned",
+                "refinement": "signal",
+            }
+            for i, (text, start) in enumerate(zip(texts, starts, strict=True))
+        ],
+    }
+    (server.data_dir / "jobs" / job_id / "result.json").write_text(json.dumps(document))
+    with sqlite3.connect(server.data_dir / "podalign.db") as db:
+        db.execute(
+            "UPDATE jobs SET status = 'succeeded', stage = 'done', progress = 1.0, "
+            "finished_at = ? WHERE id = ?",
+            (time.time(), job_id),
+        )
+    return job_id
+
+
+def test_healthz_answers_while_many_renders_queue(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    try:
+        job_id = _plant_large_result(server, 60_000)
+        url = f"{server.url}/v1/alignments/{job_id}/captions.vtt"
+        answers: list[httpx.Response] = []
+
+        def caption(width: int) -> None:
+            answers.append(httpx.get(url, params={"max_chars_per_line": width}, timeout=300))
+
+        # Distinct options: each is its own rendering, more than the server has threads.
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            for width in range(20, 60):
+                pool.submit(caption, width)
+            _until(lambda: any(a.status_code == 503 for a in answers), "renders are refused", 60)
+            assert httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200
+        busy = [a for a in answers if a.status_code == 503]
+        assert {_error(a)[1] for a in busy} == {"busy"}
+        assert all(int(a.headers["retry-after"]) > 0 for a in busy)
+        assert {a.status_code for a in answers} == {200, 503}
     finally:
         server.stop()
 
