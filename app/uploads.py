@@ -228,16 +228,24 @@ def _too_large(name: str, limit: int) -> ApiError:
         return ApiError(
             413,
             "audio_too_large",
-            f"The audio file is over {limit / 1024**3:.2f} GB, the limit here. "
+            f"The audio file is over {_size(limit)}, the limit here. "
             "Send a compressed file (MP3, M4A, Opus).",
         )
     if name in ("transcript", "text"):
         return ApiError(
             413,
             "transcript_too_large",
-            f"The transcript is over {limit // 1024} KB, the limit here.",
+            f"The transcript is over {_size(limit)}, the limit here.",
         )
-    return ApiError(422, "invalid_option", f"The field `{name}` is over {limit // 1024} KB.")
+    return ApiError(422, "invalid_option", f"The field `{name}` is over {_size(limit)}.")
+
+
+def _size(count: int) -> str:
+    """A byte count in the largest unit that keeps it at least 1 (1.5 GB, 600 KB, 512 bytes)."""
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if count >= size:
+            return f"{count / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} bytes"
 
 
 def _malformed(reason: str) -> ApiError:

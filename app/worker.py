@@ -18,7 +18,7 @@ from app.files import JobFiles
 from app.jobs import JobStore
 from app.limits import check_word_count
 from app.settings import Settings
-from app.storage import storage_problem
+from app.storage import describe, storage_problem
 from app.webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class Worker:
             try:
                 ran = self._step()
             except Exception as exc:  # no error may end a worker: say so, wait, go on
-                self._report_problem(f"failed: {_describe(exc)}", exc)
+                self._report_problem(f"failed: {describe(exc)}", exc)
                 self._stop.wait(_RETRY_S)
                 continue
             if not ran:
@@ -204,7 +204,7 @@ class Worker:
         try:
             self._settle_pending()
         except Exception as exc:
-            logger.error("job %s: could not record its outcome yet: %s", job.id, _describe(exc))
+            logger.error("job %s: could not record its outcome yet: %s", job.id, describe(exc))
 
     def _settle_pending(self) -> None:
         for job_id, (attempt, code, message) in list(self._unsettled.items()):
@@ -269,11 +269,6 @@ def webhook_payload(job: Job) -> dict[str, Any]:
     }
 
 
-def _describe(exc: BaseException) -> str:
-    storage = storage_problem(exc)
-    return str(storage) if storage is not None else f"{type(exc).__name__}: {exc}"
-
-
 class _Heartbeat:
     """Persists progress at most once a second and keeps the lease alive while the model
     works (even through a long model download), so a live job is never taken for lost."""
@@ -333,7 +328,7 @@ class _Heartbeat:
             )
         except Exception as exc:
             if not self._failing:  # once per outage, not once a second
-                logger.warning("job %s: could not save progress: %s", self._job_id, _describe(exc))
+                logger.warning("job %s: could not save progress: %s", self._job_id, describe(exc))
             self._failing = True
         else:
             self._failing = False

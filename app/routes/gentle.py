@@ -29,6 +29,11 @@ _FORM = multipart_body(
         "audio": {"type": "string", "format": "binary"},
         "transcript": {"type": "string", "description": "the text: a file or a field"},
         "language": {"type": "string", "examples": ["en"]},
+        "refine": {
+            "type": "string",
+            "enum": ["acoustic", "signal", "none"],
+            "description": "how word boundaries are sharpened (default: the server's setting)",
+        },
     },
     ["audio"],
 )

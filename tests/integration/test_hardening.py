@@ -298,6 +298,7 @@ def test_an_upload_streams_into_the_job_folder_and_stops_at_the_limit(tmp_path: 
             upload.send(audio[start : min(start + 64 * 1024, limited + 1)])
         status, body = upload.answer()
         assert (status, body["error"]["code"]) == (413, "audio_too_large")
+        assert "over 585.9 KB" in body["error"]["message"]  # a unit that fits the limit
         _until(lambda: not list(jobs.glob(".incoming-*")), "the partial upload is removed")
         server.stop()
         server.env["PODALIGN_MAX_UPLOAD_BYTES"] = str(2 * len(audio))
@@ -578,6 +579,21 @@ def _podalign_keys(server: Server, *args: str) -> str:
 
 def _new_key(server: Server, name: str, *flags: str) -> str:
     return _podalign_keys(server, "create", name, *flags).strip().splitlines()[-1]
+
+
+def test_keys_on_a_database_that_cannot_be_used_say_so_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "podalign.db").write_bytes(b"not a database, " * 1024)
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "keys", "list"],
+        env=Server(data).env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    _one_clear_line(done.stdout + done.stderr, "storage_unavailable", "database")
 
 
 def _named(name: str) -> Any:
