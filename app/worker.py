@@ -166,7 +166,9 @@ class Worker:
         try:
             result = self._align(job, heartbeat)
         except Canceled:
-            logger.info("job %s: stopped: canceled, or taken back after its lease ran out", job.id)
+            logger.info(
+                "job %s: canceled while running, or taken back after its lease ran out", job.id
+            )
         except AlignmentError as exc:
             logger.info("job %s: failed: %s", job.id, exc)
             self._settle(job, exc.code, exc.message)
