@@ -283,31 +283,62 @@ def _download_model(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from app.db import connect, migrate
     from app.keys import KeyCommandError, KeyStore
 
-    engine = connect(Settings().database)
+    database = Settings().database
+    try:
+        engine = connect(database)
+    except (SQLAlchemyError, OSError) as exc:
+        print(_database_error(exc, database), file=sys.stderr)
+        return EXIT_STORAGE
     try:
         migrate(engine)
-        store = KeyStore(engine)
-        if args.action == "create":
-            key = store.create(args.name, admin=args.admin)
-            role = "an admin key (sees every job)" if args.admin else "a key (sees its own jobs)"
-            print(f"Created {role} for {args.name!r}; it is shown only now:")
-            print(key)
-        elif args.action == "list":
-            _print_keys(store)
-        elif not store.revoke(args.name):
-            print(f"error: {args.name!r} has no key to revoke", file=sys.stderr)
-            return 1
-        else:
-            print(f"Revoked the key of {args.name!r}.")
+        return _key_action(KeyStore(engine), args)
     except KeyCommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except (SQLAlchemyError, OSError) as exc:
+        print(_database_error(exc, database), file=sys.stderr)
+        return EXIT_STORAGE
     finally:
         engine.dispose()
+
+
+def _key_action(store: KeyStore, args: argparse.Namespace) -> int:
+    if args.action == "create":
+        key = store.create(args.name, admin=args.admin)
+        role = "an admin key (sees every job)" if args.admin else "a key (sees its own jobs)"
+        print(f"Created {role} for {args.name!r}; it is shown only now:")
+        print(key)
+    elif args.action == "list":
+        _print_keys(store)
+    elif not store.revoke(args.name):
+        print(f"error: {args.name!r} has no key to revoke", file=sys.stderr)
+        return 1
+    else:
+        print(f"Revoked the key of {args.name!r}.")
     return 0
+
+
+def _database_error(exc: Exception, database: str) -> str:
+    """One `error: CODE: message` line for a database that cannot be used."""
+    from sqlalchemy import make_url
+
+    from app.storage import storage_problem
+
+    problem = storage_problem(exc)
+    code = problem.code if problem is not None else "storage_unavailable"
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    reason = lines[0][:300] if lines else type(exc).__name__
+    shown = make_url(database).render_as_string(hide_password=True)
+    return (
+        f"error: {code}: the database {shown} cannot be used ({reason}). Check "
+        "PODALIGN_DATABASE_URL or PODALIGN_DATA_DIR; a damaged database must be restored from "
+        "a backup or moved away."
+    )
 
 
 def _print_keys(store: KeyStore) -> None:

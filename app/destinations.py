@@ -12,11 +12,14 @@ from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-#: Cloud metadata services answer with credentials: never a receiver, whatever the settings.
+#: Cloud metadata services answer with credentials: never a receiver, whatever the settings
+#: (AWS, GCP and Azure; AWS over IPv6; Alibaba; Oracle; Azure's host agent, a public address).
 _METADATA = {
     ipaddress.ip_address("169.254.169.254"),
     ipaddress.ip_address("fd00:ec2::254"),
     ipaddress.ip_address("100.100.100.200"),
+    ipaddress.ip_address("192.0.0.192"),
+    ipaddress.ip_address("168.63.129.16"),
 }
 
 
@@ -25,9 +28,30 @@ class Refused(Exception):
 
 
 def refusal(address: IPAddress, allow_private_networks: bool) -> str | None:
-    """Why a webhook may not go to `address`, or None when it may."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Why a webhook may not go to `address`, or None when it may. An IPv6 address that
+    carries an IPv4 one (IPv4-mapped, 6to4, Teredo) is checked on what it carries too."""
+    for carried in _addresses_in(address):
+        reason = _refusal_of(carried, allow_private_networks)
+        if reason is not None:
+            return reason if carried == address else f"{address} ({reason})"
+    return None
+
+
+def _addresses_in(address: IPAddress) -> list[IPAddress]:
+    """The IPv4 addresses inside `address`, which a connection to it may reach, then itself."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return [address]
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    carried: list[IPAddress] = []
+    if address.sixtofour is not None:
+        carried.append(address.sixtofour)
+    if address.teredo is not None:
+        carried.extend(address.teredo)  # the Teredo server and the client behind it
+    return [*carried, address]
+
+
+def _refusal_of(address: IPAddress, allow_private_networks: bool) -> str | None:
     if address in _METADATA:
         return f"{address} is a cloud metadata address"
     if address.is_unspecified or address.is_multicast or address.is_reserved:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 from app.storage import StorageError
+
+#: An upload folder nothing was written to for this long is left over from a crash (a client
+#: that sends nothing for a day has long been cut off).
+STALE_INCOMING_S = 24 * 3600.0
 
 
 class JobFiles:
@@ -76,8 +81,24 @@ class JobFiles:
             path.unlink(missing_ok=True)
 
     def sweep_incoming(self) -> None:
-        """Uploads cut off by a crash leave `.incoming-*` folders: remove them at start."""
+        """Remove what uploads cut off by a crash left behind: `.incoming-*` folders and probe
+        files untouched for `STALE_INCOMING_S`. Other processes share the folder (an API-only
+        `serve` beside `podalign worker`s), so an upload still being written is left alone."""
+        cutoff = time.time() - STALE_INCOMING_S
         for path in self.root.glob(".incoming-*"):
-            shutil.rmtree(path, ignore_errors=True)
+            if _last_written(path) < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
         for path in self.root.glob(".probe-*"):
-            path.unlink(missing_ok=True)
+            if _last_written(path) < cutoff:
+                path.unlink(missing_ok=True)
+
+
+def _last_written(path: Path) -> float:
+    """The newest modification time of `path` and everything in it (0 when it is gone)."""
+    newest = 0.0
+    for place in (path, *path.rglob("*")):
+        try:
+            newest = max(newest, place.stat().st_mtime)
+        except OSError:  # removed meanwhile
+            continue
+    return newest

@@ -135,22 +135,27 @@ class JobStore:
             ).rowcount  # type: ignore[attr-defined]
         return self.get(candidate) if claimed == 1 else None
 
-    def report(self, job_id: str, stage: str, progress: float, lease_s: float) -> bool:
-        """Persist progress and extend the lease; False when the job was canceled meanwhile."""
+    def report(
+        self, job_id: str, attempt: int, stage: str, progress: float, lease_s: float
+    ) -> bool:
+        """Persist progress and extend the lease of claim number `attempt`; False when that
+        claim no longer holds the job (it was canceled, or taken back after its lease ran out
+        and perhaps claimed again): the worker should stop."""
         with self._sessions.begin() as session:
-            session.execute(
+            matched = session.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.status == "running")
+                .where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
                 .values(stage=stage, progress=progress, lease_expires_at=time.time() + lease_s)
-            )
-            canceled = session.scalar(select(Job.cancel_requested).where(Job.id == job_id))
-        return not canceled
+            ).rowcount  # type: ignore[attr-defined]
+        return bool(matched == 1)
 
     def succeed(
-        self, job_id: str, language: str, duration_s: float, counts: dict[str, int]
-    ) -> None:
-        self._finish(
+        self, job_id: str, attempt: int, language: str, duration_s: float, counts: dict[str, int]
+    ) -> bool:
+        """Mark the job succeeded if claim number `attempt` still holds it; False otherwise."""
+        return self._finish(
             job_id,
+            attempt,
             status="succeeded",
             stage="done",
             progress=1.0,
@@ -240,13 +245,14 @@ class JobStore:
             rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
             return {status: int(n) for status, n in rows}
 
-    def _finish(self, job_id: str, attempt: int | None = None, **values: Any) -> None:
+    def _finish(self, job_id: str, attempt: int | None = None, **values: Any) -> bool:
         running = [Job.id == job_id, Job.status == "running"]
         if attempt is not None:  # a later claim of the job is not ours to finish
             running.append(Job.attempts == attempt)
         with self._sessions.begin() as session:
-            session.execute(
+            matched = session.execute(
                 update(Job)
                 .where(*running)
                 .values(finished_at=time.time(), lease_expires_at=None, **values)
-            )
+            ).rowcount  # type: ignore[attr-defined]
+        return bool(matched == 1)

@@ -23,7 +23,7 @@ from app.keys import Caller, KeyStore
 from app.metrics import Metrics
 from app.renders import Renders
 from app.settings import Settings
-from app.storage import storage_problem
+from app.storage import describe, storage_problem
 from app.webhooks import WebhookSender
 from app.worker import Models, Worker
 
@@ -65,12 +65,12 @@ class Service:
         try:
             self.store.check()
         except Exception as exc:
-            problems.append(f"the database cannot be written: {_describe(exc)}")
+            problems.append(f"the database cannot be written: {describe(exc)}")
         try:
             self.files.probe_write()
             room = self.files.room_problem(self.settings.min_free_bytes)
         except Exception as exc:
-            problems.append(f"the job folder cannot be written: {_describe(exc)}")
+            problems.append(f"the job folder cannot be written: {describe(exc)}")
         else:
             if room is not None:
                 problems.append(room.message)
@@ -135,11 +135,6 @@ class Service:
             return self.renders.get(job.id, key, FORMATS[fmt].extension, make)
         except FileNotFoundError as exc:  # deleted meanwhile
             raise ApiError(404, "not_found", "This alignment's files were deleted.") from exc
-
-
-def _describe(exc: BaseException) -> str:
-    storage = storage_problem(exc)
-    return storage.message if storage is not None else f"{type(exc).__name__}: {exc}"
 
 
 async def wait_until_finished(service: Service, job: Job, caller: Caller, timeout_s: float) -> Job:

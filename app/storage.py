@@ -56,6 +56,13 @@ def storage_problem(exc: BaseException) -> StorageError | None:
     return None
 
 
+def describe(exc: BaseException) -> str:
+    """`exc` in one line for a log or /readyz: the storage problem behind it when there is
+    one, else its type and text."""
+    storage = storage_problem(exc)
+    return str(storage) if storage is not None else f"{type(exc).__name__}: {exc}"
+
+
 def _kind(exc: BaseException) -> str | None:
     if isinstance(exc, OSError):
         if exc.errno in _FULL_ERRNOS:

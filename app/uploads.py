@@ -61,26 +61,43 @@ class ReceivedForm:
 
 
 class _Part:
-    """The part being read: where its bytes go and how many it may have."""
+    """The part being read: how many bytes it has had and may have, and where they go. A
+    file's bytes wait in `pending` until `flush` writes them (on a worker thread)."""
 
-    def __init__(self, name: str, limit: int, sink: BinaryIO | None) -> None:
-        self.name, self.limit, self.sink = name, limit, sink
+    def __init__(self, name: str, limit: int, path: Path | None) -> None:
+        self.name, self.limit, self.path = name, limit, path
         self.size = 0
-        self.buffer = bytearray()
+        self.pending = bytearray()  # a field's whole value, or a file's unwritten bytes
+        self.ended = False
+        self._sink: BinaryIO | None = None
 
-    def write(self, data: bytes) -> None:
+    def take(self, data: bytes) -> None:
         self.size += len(data)
         if self.size > self.limit:
             raise _too_large(self.name, self.limit)
-        if self.sink is not None:
-            self.sink.write(data)
-        else:
-            self.buffer += data
+        self.pending += data
+
+    def flush(self) -> None:
+        """Write the pending bytes of a file part (blocking); close the file once it ended."""
+        if self.path is None:
+            return
+        if self._sink is None:
+            self._sink = self.path.open("wb")
+        self._sink.write(self.pending)
+        self.pending.clear()
+        if self.ended:
+            self._sink.close()
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
 
 
 class FormReader:
-    """Feed it the body chunk by chunk (`feed`), then `finish`. Blocking file writes: call it
-    from a worker thread. The caller owns `folder` and removes it on any error."""
+    """Feed it the body chunk by chunk as it arrives (`feed`: parsing and counting only, no
+    disk), `flush` when `unwritten_bytes` has grown, then `finish`. `flush` and `finish` write
+    files: call them from a worker thread. The caller owns `folder` and removes it on any
+    error."""
 
     def __init__(self, content_type: str, form: ReceivedForm, limits: PartLimits) -> None:
         self.form = form
@@ -90,6 +107,8 @@ class FormReader:
         self._header = (bytearray(), bytearray())
         self._header_bytes = 0
         self._part: _Part | None = None
+        #: File parts with bytes not yet written, or not yet closed.
+        self._unwritten: list[_Part] = []
         self._parts = 0
         self._ended = False
 
@@ -99,16 +118,27 @@ class FormReader:
         except MultipartParseError as exc:
             raise _malformed(str(exc)) from exc
 
+    @property
+    def unwritten_bytes(self) -> int:
+        return sum(len(part.pending) for part in self._unwritten)
+
+    def flush(self) -> None:
+        """Write what the files have received so far (blocking)."""
+        for part in self._unwritten:
+            part.flush()
+        self._unwritten = [part for part in self._unwritten if not part.ended]
+
     def finish(self) -> ReceivedForm:
         self._parser.finalize()
         if not self._ended:
             raise _malformed("the body ends before its closing boundary")
+        self.flush()
         return self.form
 
     def close(self) -> None:
-        """Close the file being written, if any (after an error)."""
-        if self._part is not None and self._part.sink is not None:
-            self._part.sink.close()
+        """Close the files being written, if any (after an error)."""
+        for part in self._unwritten:
+            part.close()
 
     def _callbacks(self) -> MultipartCallbacks:
         return {
@@ -117,7 +147,7 @@ class FormReader:
             "on_header_value": lambda data, start, end: self._header_bytes_of(1, data[start:end]),
             "on_header_end": self._end_header,
             "on_headers_finished": self._open_part,
-            "on_part_data": lambda data, start, end: self._current().write(data[start:end]),
+            "on_part_data": lambda data, start, end: self._current().take(data[start:end]),
             "on_part_end": self._end_part,
             "on_end": self._end,
         }
@@ -148,11 +178,12 @@ class FormReader:
             raise ApiError(422, "invalid_request", f"The field `{name}` is sent twice.")
         filename = options.get(b"filename")
         is_file = name in _FILE_NAMES and (filename is not None or name == "audio")
-        sink = (self.form.folder / _FILE_NAMES[name]).open("wb") if is_file else None
-        self._part = _Part(name, self._limit(name), sink)
-        if is_file:
+        path = self.form.folder / _FILE_NAMES[name] if is_file else None
+        self._part = _Part(name, self._limit(name), path)
+        if path is not None:
             shown = filename.decode("utf-8", "replace") if filename is not None else None
-            self.form.files[name] = ReceivedFile(self.form.folder / _FILE_NAMES[name], shown, 0)
+            self.form.files[name] = ReceivedFile(path, shown, 0)
+            self._unwritten.append(self._part)
 
     def _limit(self, name: str) -> int:
         if name == "audio":
@@ -168,12 +199,12 @@ class FormReader:
 
     def _end_part(self) -> None:
         part = self._current()
-        if part.sink is not None:
-            part.sink.close()
+        part.ended = True
+        if part.path is not None:
             received = self.form.files[part.name]
             self.form.files[part.name] = ReceivedFile(received.path, received.filename, part.size)
         else:
-            self.form.fields[part.name] = bytes(part.buffer)
+            self.form.fields[part.name] = bytes(part.pending)
         self._part = None
 
     def _end(self) -> None:
@@ -197,16 +228,24 @@ def _too_large(name: str, limit: int) -> ApiError:
         return ApiError(
             413,
             "audio_too_large",
-            f"The audio file is over {limit / 1024**3:.2f} GB, the limit here. "
+            f"The audio file is over {_size(limit)}, the limit here. "
             "Send a compressed file (MP3, M4A, Opus).",
         )
     if name in ("transcript", "text"):
         return ApiError(
             413,
             "transcript_too_large",
-            f"The transcript is over {limit // 1024} KB, the limit here.",
+            f"The transcript is over {_size(limit)}, the limit here.",
         )
-    return ApiError(422, "invalid_option", f"The field `{name}` is over {limit // 1024} KB.")
+    return ApiError(422, "invalid_option", f"The field `{name}` is over {_size(limit)}.")
+
+
+def _size(count: int) -> str:
+    """A byte count in the largest unit that keeps it at least 1 (1.5 GB, 600 KB, 512 bytes)."""
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if count >= size:
+            return f"{count / size:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} bytes"
 
 
 def _malformed(reason: str) -> ApiError:

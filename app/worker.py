@@ -18,7 +18,7 @@ from app.files import JobFiles
 from app.jobs import JobStore
 from app.limits import check_word_count
 from app.settings import Settings
-from app.storage import storage_problem
+from app.storage import describe, storage_problem
 from app.webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ _RETENTION_EVERY_S = 3600.0
 
 
 class Canceled(Exception):
-    """The job was canceled while it ran."""
+    """The job was canceled while it ran, or its claim was taken back (its lease ran out)."""
 
 
 class Models:
@@ -110,7 +110,7 @@ class Worker:
             try:
                 ran = self._step()
             except Exception as exc:  # no error may end a worker: say so, wait, go on
-                self._report_problem(f"failed: {_describe(exc)}", exc)
+                self._report_problem(f"failed: {describe(exc)}", exc)
                 self._stop.wait(_RETRY_S)
                 continue
             if not ran:
@@ -160,13 +160,15 @@ class Worker:
     def run_job(self, job: Job) -> None:
         started = time.monotonic()
         logger.info("job %s: started (attempt %d, model %s)", job.id, job.attempts, job.model)
-        heartbeat = _Heartbeat(self.store, job.id, self.settings.lease_s)
+        heartbeat = _Heartbeat(self.store, job, self.settings.lease_s)
         heartbeat.start()
         result: AlignmentResult | None = None
         try:
             result = self._align(job, heartbeat)
         except Canceled:
-            logger.info("job %s: canceled while running", job.id)
+            logger.info(
+                "job %s: canceled while running, or taken back after its lease ran out", job.id
+            )
         except AlignmentError as exc:
             logger.info("job %s: failed: %s", job.id, exc)
             self._settle(job, exc.code, exc.message)
@@ -204,7 +206,7 @@ class Worker:
         try:
             self._settle_pending()
         except Exception as exc:
-            logger.error("job %s: could not record its outcome yet: %s", job.id, _describe(exc))
+            logger.error("job %s: could not record its outcome yet: %s", job.id, describe(exc))
 
     def _settle_pending(self) -> None:
         for job_id, (attempt, code, message) in list(self._unsettled.items()):
@@ -236,7 +238,8 @@ class Worker:
         document = {**result.to_dict(), "transcript": transcript.decode("utf-8")}
         self.files.write_result(job.id, json.dumps(document, ensure_ascii=False).encode())
         counts = {s: result.count(s) for s in ("aligned", "not_found", "non_speech")}
-        self.store.succeed(job.id, result.language, result.duration_s, counts)
+        if not self.store.succeed(job.id, job.attempts, result.language, result.duration_s, counts):
+            raise Canceled  # or taken back after its lease ran out: not this claim's to finish
         logger.info(
             "job %s: succeeded (%d of %d words aligned, %.1f s of audio)",
             job.id,
@@ -268,17 +271,14 @@ def webhook_payload(job: Job) -> dict[str, Any]:
     }
 
 
-def _describe(exc: BaseException) -> str:
-    storage = storage_problem(exc)
-    return str(storage) if storage is not None else f"{type(exc).__name__}: {exc}"
-
-
 class _Heartbeat:
     """Persists progress at most once a second and keeps the lease alive while the model
     works (even through a long model download), so a live job is never taken for lost."""
 
-    def __init__(self, store: JobStore, job_id: str, lease_s: float) -> None:
-        self._store, self._job_id, self._lease_s = store, job_id, lease_s
+    def __init__(self, store: JobStore, job: Job, lease_s: float) -> None:
+        self._store, self._lease_s = store, lease_s
+        # The claim it keeps alive: a later claim of the job is not extended by this one.
+        self._job_id, self._attempt = job.id, job.attempts
         self._stage, self._fraction = "starting", 0.0
         self._wanted = True
         self._last_report = 0.0
@@ -323,12 +323,14 @@ class _Heartbeat:
             self._last_report = time.monotonic()
         try:
             self._wanted = (
-                self._store.report(self._job_id, stage, _overall(stage, fraction), self._lease_s)
+                self._store.report(
+                    self._job_id, self._attempt, stage, _overall(stage, fraction), self._lease_s
+                )
                 and self._wanted
             )
         except Exception as exc:
             if not self._failing:  # once per outage, not once a second
-                logger.warning("job %s: could not save progress: %s", self._job_id, _describe(exc))
+                logger.warning("job %s: could not save progress: %s", self._job_id, describe(exc))
             self._failing = True
         else:
             self._failing = False

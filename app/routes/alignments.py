@@ -145,6 +145,7 @@ def get_words(service: ServiceDep, caller: CallerDep, job_id: str) -> FileRespon
         200: {"content": {f.media_type.split(";")[0]: {} for f in FORMATS.values()}},
         304: {"description": "unchanged (If-None-Match)"},
         409: {"model": ErrorBody, "description": "not finished"},
+        503: {"model": ErrorBody, "description": "too many renderings under way (Retry-After)"},
     },
     response_class=Response,
     summary="Captions in any format",

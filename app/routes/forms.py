@@ -14,7 +14,9 @@ from app.errors import ApiError
 from app.service import Service
 from app.uploads import FormReader, PartLimits, ReceivedForm
 
-#: Bytes gathered before a blocking write on a worker thread (uvicorn hands over ~64 KB).
+#: File bytes gathered before a blocking write on a worker thread (uvicorn hands over ~64 KB).
+#: Only the writes wait for a batch: every chunk is parsed and counted as it arrives, so a
+#: client that stops just past a limit gets its 413 at once.
 _BATCH_BYTES = 1024 * 1024
 
 
@@ -41,13 +43,10 @@ async def receive_form(service: Service, request: Request) -> ReceivedForm:
 
 
 async def _stream_into(request: Request, reader: FormReader) -> ReceivedForm:
-    pending = bytearray()
     async for chunk in request.stream():
-        pending += chunk
-        if len(pending) >= _BATCH_BYTES:
-            await run_in_threadpool(reader.feed, bytes(pending))
-            pending.clear()
-    await run_in_threadpool(reader.feed, bytes(pending))
+        reader.feed(chunk)
+        if reader.unwritten_bytes >= _BATCH_BYTES:
+            await run_in_threadpool(reader.flush)
     return await run_in_threadpool(reader.finish)
 
 

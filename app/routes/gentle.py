@@ -18,7 +18,6 @@ from app.submissions import Submission, submit
 
 router = APIRouter(tags=["gentle"])
 
-_WAIT_LIMIT_S = 6 * 3600.0
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "API key missing"},
     403: {"model": ErrorBody, "description": "API key not valid"},
@@ -30,6 +29,11 @@ _FORM = multipart_body(
         "audio": {"type": "string", "format": "binary"},
         "transcript": {"type": "string", "description": "the text: a file or a field"},
         "language": {"type": "string", "examples": ["en"]},
+        "refine": {
+            "type": "string",
+            "enum": ["acoustic", "signal", "none"],
+            "description": "how word boundaries are sharpened (default: the server's setting)",
+        },
     },
     ["audio"],
 )
@@ -38,7 +42,10 @@ _FORM = multipart_body(
 @router.post(
     "/transcriptions",
     responses={
-        200: {"description": "Gentle's JSON (async=false)"},
+        200: {
+            "description": "Gentle's JSON (async=false), or the job's status when it is not "
+            "done within the server's wait limit (PODALIGN_MAX_WAIT_S; poll `Location`)"
+        },
         302: {"description": "where to poll (async=true)"},
         413: {"model": ErrorBody},
         415: {"model": ErrorBody},
@@ -54,13 +61,17 @@ async def transcriptions(
     request: Request,
     async_: Annotated[bool, Query(alias="async")] = True,
 ) -> Response:
-    """Like Gentle: `async=false` answers its JSON when done; otherwise a redirect to poll."""
+    """Like Gentle: `async=false` answers its JSON when done within PODALIGN_MAX_WAIT_S (else the
+    job's status, with a `Location` to poll); otherwise a redirect to poll."""
     form = await receive_form(service, request)
     job = await run_in_threadpool(submit, service, Submission(form, caller, ("transcript",)))
+    where = f"/transcriptions/{job.id}"
     if async_:
-        return RedirectResponse(f"/transcriptions/{job.id}", status_code=302)
-    job = await wait_until_finished(service, job, caller, _WAIT_LIMIT_S)
-    return await run_in_threadpool(_gentle, service, caller, job.id)
+        return RedirectResponse(where, status_code=302)
+    job = await wait_until_finished(service, job, caller, service.settings.max_wait_s)
+    answer = await run_in_threadpool(_gentle, service, caller, job.id)
+    answer.headers["Location"] = where
+    return answer
 
 
 @router.get(

@@ -4,7 +4,9 @@ files, small real file systems for the storage cases."""
 from __future__ import annotations
 
 import http.server
+import itertools
 import json
+import os
 import socket
 import sqlite3
 import struct
@@ -22,6 +24,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser
 
+from app.files import STALE_INCOMING_S
 from tests.conftest import SAMPLES, run_tool
 from tests.mounts import fill, read_only_view, tmpfs
 from tests.service import Server, free_port, wait_for
@@ -279,19 +282,23 @@ def test_an_upload_streams_into_the_job_folder_and_stops_at_the_limit(tmp_path: 
         "ffmpeg", "-v", "error", "-stream_loop", "3", "-i", str(SAMPLE / "audio.wav"), str(big)
     )
     audio = big.read_bytes()
-    limited = len(audio) // 2
+    # Less than the server gathers before a disk write (1 MiB): the limit must hold anyway.
+    limited = 600_000
     server = Server(
         tmp_path / "data", PODALIGN_WORKERS="0", PODALIGN_MAX_UPLOAD_BYTES=str(limited)
     ).start()
     jobs = tmp_path / "data" / "jobs"
     try:
-        # Over the limit: the 413 comes while the client is still sending, nothing is kept.
+        # One byte over the limit, then the client waits: the 413 comes before the body ends
+        # and nothing is kept. The client sends no more than that, so the server has read all
+        # it sent when it answers and closes: no reset can overtake the answer.
         upload = _ChunkedUpload(server)
         upload.part("audio", "big.wav")
-        for start in range(0, limited + 512 * 1024, 64 * 1024):
-            upload.send(audio[start : start + 64 * 1024])
+        for start in range(0, limited + 1, 64 * 1024):
+            upload.send(audio[start : min(start + 64 * 1024, limited + 1)])
         status, body = upload.answer()
         assert (status, body["error"]["code"]) == (413, "audio_too_large")
+        assert "over 585.9 KB" in body["error"]["message"]  # a unit that fits the limit
         _until(lambda: not list(jobs.glob(".incoming-*")), "the partial upload is removed")
         server.stop()
         server.env["PODALIGN_MAX_UPLOAD_BYTES"] = str(2 * len(audio))
@@ -311,6 +318,117 @@ def test_an_upload_streams_into_the_job_folder_and_stops_at_the_limit(tmp_path: 
         status, job = upload.answer()
         assert status == 202, job
         assert (jobs / job["id"] / "audio").read_bytes() == audio
+    finally:
+        server.stop()
+
+
+def test_a_starting_worker_leaves_uploads_in_progress_alone(tmp_path: Path) -> None:
+    api = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    jobs = tmp_path / "data" / "jobs"
+    # What a crash a day ago left: nothing was written in it since.
+    crashed = jobs / ".incoming-crashed"
+    crashed.mkdir()
+    (crashed / "audio").write_bytes(b"cut off")
+    long_ago = time.time() - STALE_INCOMING_S - 60
+    for path in (crashed / "audio", crashed):
+        os.utime(path, (long_ago, long_ago))
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        upload = _ChunkedUpload(api)
+        upload.part("transcript", "t.txt")
+        upload.send((SAMPLE / "text.txt").read_bytes())
+        upload.send("\r\n")
+        upload.part("audio", "audio.wav")
+        audio = (SAMPLE / "audio.wav").read_bytes()
+        upload.send(audio[: len(audio) // 2])
+        _until(lambda: list(jobs.glob(".incoming-*/audio")), "the upload is under way")
+        log = tmp_path / "worker.log"
+        worker = _worker_process(api, log)
+        _until(lambda: "worker(s) running" in log.read_text(), "the worker is up")
+        assert not crashed.exists()
+        upload.send(audio[len(audio) // 2 :])
+        upload.send("\r\n")
+        upload.finish()
+        status, job = upload.answer()
+        assert status == 202, job
+        assert (jobs / job["id"] / "audio").read_bytes() == audio
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        api.stop()
+
+
+def test_gentle_waits_no_longer_than_the_wait_limit(tmp_path: Path) -> None:
+    # No worker: the job stays queued, so only the limit can end the wait.
+    server = Server(tmp_path / "data", PODALIGN_WORKERS="0", PODALIGN_MAX_WAIT_S="1").start()
+    try:
+        url = f"{server.url}/transcriptions?async=false"
+        answer = httpx.post(url, files=_files(), timeout=30)  # far past the limit
+        assert answer.status_code == 200, answer.text
+        status = answer.json()
+        assert status["status"] == "QUEUED"
+        assert answer.headers["location"] == f"/transcriptions/{status['id']}"
+    finally:
+        server.stop()
+
+
+def _plant_large_result(server: Server, words: int) -> str:
+    """A succeeded job whose result has `words` words (slow to render): submitted, then
+    finished by hand in the database, as a worker would."""
+    with server.client() as client:
+        job_id: str = client.post("/v1/alignments", files=_files()).json()["id"]
+    texts = [f"word{i}" for i in range(words)]
+    starts = [0, *itertools.accumulate(len(text) + 1 for text in texts[:-1])]
+    document = {
+        "language": "en",
+        "duration_s": words * 0.3,
+        "transcript": " ".join(texts),
+        "words": [
+            {
+                "index": i,
+                "text": text,
+                "char_start": start,
+                "char_end": start + len(text),
+                "start": i * 0.3,
+                "end": i * 0.3 + 0.25,
+                "score": 0.9,
+                "status": "aligned",
+                "refinement": "signal",
+            }
+            for i, (text, start) in enumerate(zip(texts, starts, strict=True))
+        ],
+    }
+    (server.data_dir / "jobs" / job_id / "result.json").write_text(json.dumps(document))
+    with sqlite3.connect(server.data_dir / "podalign.db") as db:
+        db.execute(
+            "UPDATE jobs SET status = 'succeeded', stage = 'done', progress = 1.0, "
+            "finished_at = ? WHERE id = ?",
+            (time.time(), job_id),
+        )
+    return job_id
+
+
+def test_healthz_answers_while_many_renders_queue(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    try:
+        job_id = _plant_large_result(server, 60_000)
+        url = f"{server.url}/v1/alignments/{job_id}/captions.vtt"
+        answers: list[httpx.Response] = []
+
+        def caption(width: int) -> None:
+            answers.append(httpx.get(url, params={"max_chars_per_line": width}, timeout=300))
+
+        # Distinct options: each is its own rendering, more than the server has threads.
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            for width in range(20, 60):
+                pool.submit(caption, width)
+            _until(lambda: any(a.status_code == 503 for a in answers), "renders are refused", 60)
+            assert httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200
+        busy = [a for a in answers if a.status_code == 503]
+        assert {_error(a)[1] for a in busy} == {"busy"}
+        assert all(int(a.headers["retry-after"]) > 0 for a in busy)
+        assert {a.status_code for a in answers} == {200, 503}
     finally:
         server.stop()
 
@@ -461,6 +579,21 @@ def _podalign_keys(server: Server, *args: str) -> str:
 
 def _new_key(server: Server, name: str, *flags: str) -> str:
     return _podalign_keys(server, "create", name, *flags).strip().splitlines()[-1]
+
+
+def test_keys_on_a_database_that_cannot_be_used_say_so_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "podalign.db").write_bytes(b"not a database, " * 1024)
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "keys", "list"],
+        env=Server(data).env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    _one_clear_line(done.stdout + done.stderr, "storage_unavailable", "database")
 
 
 def _named(name: str) -> Any:

@@ -82,10 +82,32 @@ def test_lost_jobs_are_retried_then_failed(store: JobStore) -> None:
 def test_cancel_stops_progress_reports(store: JobStore) -> None:
     job = store.create(_new())
     assert store.claim_next(60) is not None
-    assert store.report(job.id, "align", 0.5, 60) is True
+    assert store.report(job.id, 1, "align", 0.5, 60) is True
     assert store.cancel(job.id) == "running"
-    assert store.report(job.id, "align", 0.6, 60) is False
+    assert store.report(job.id, 1, "align", 0.6, 60) is False
     assert store.get(job.id).status == "canceled"  # type: ignore[union-attr]
+
+
+def test_a_stale_claim_can_neither_finish_the_job_nor_keep_its_lease(store: JobStore) -> None:
+    job = store.create(_new())
+    assert store.claim_next(60) is not None  # attempt 1, whose worker then stalls
+    _expire_leases(store)
+    assert store.recover(max_attempts=3) == (1, 0)
+    again = store.claim_next(60)
+    assert again is not None and again.attempts == 2
+    lease = again.lease_expires_at
+    counts = {"aligned": 1, "not_found": 0, "non_speech": 0}
+    # The first worker wakes up: its heartbeat and its result are no longer the job's.
+    assert store.report(job.id, 1, "align", 0.9, 3600) is False
+    assert store.succeed(job.id, 1, "en", 5.0, counts) is False
+    current = store.get(job.id)
+    assert current is not None
+    assert (current.status, current.attempts, current.progress) == ("running", 2, 0.0)
+    assert current.lease_expires_at == lease
+    # The claim that holds it does both.
+    assert store.report(job.id, 2, "align", 0.5, 60) is True
+    assert store.succeed(job.id, 2, "en", 5.0, counts) is True
+    assert store.get(job.id).status == "succeeded"  # type: ignore[union-attr]
 
 
 def test_retention_deletes_old_finished_jobs_and_their_files(
