@@ -111,7 +111,13 @@ class Placement:
 
 
 class _Windows:
-    """Encodes windows on demand, `batch_size` grid windows ahead (batched on GPU)."""
+    """Encodes windows on demand, grid windows ahead in batches (on a GPU).
+
+    The walk only moves forward, so windows that start before the one asked for are dropped;
+    the others are kept (a stop or a resync does not throw away what may still be used). The
+    batch doubles while the walk goes on along the grid; when it leaves the grid, the next
+    batch is as long as the last run along it, so a walk that keeps stopping encodes little
+    in vain."""
 
     def __init__(self, aligner: WindowModel, samples: Samples, options: SyncOptions) -> None:
         self._aligner = aligner
@@ -119,24 +125,39 @@ class _Windows:
         self._options = options
         self._duration = len(samples) / SAMPLE_RATE
         self._cache: dict[float, EncodedWindow] = {}
+        self._ahead = max(1, options.batch_size)
+        self._hits = 0
+        self._grid_next = -1.0
         self.encoded = 0
 
     def get(self, start_s: float) -> EncodedWindow:
         key = round(start_s, 3)
-        if key not in self._cache:
-            self._cache.clear()
-            starts = [
-                key + k * self._options.hop_s for k in range(max(1, self._options.batch_size))
-            ]
-            spans = [
-                (s, min(s + self._options.window_s, self._duration))
-                for s in starts
-                if s < self._duration - self._options.tunables.min_window_s or s == key
-            ]
-            for window in self._aligner.encode(self._samples, spans):
-                self._cache[round(window.start_s, 3)] = window
-            self.encoded += len(spans)
-        return self._cache.pop(key)
+        for behind in [k for k in self._cache if k < key]:
+            del self._cache[behind]
+        if key in self._cache:
+            self._hits += 1
+            return self._cache[key]
+        self._encode_from(key)
+        return self._cache[key]
+
+    def _encode_from(self, key: float) -> None:
+        most = max(1, self._options.batch_size)
+        if key == self._grid_next:  # the walk went on along the grid: encode further ahead
+            self._ahead = min(most, self._ahead * 2)
+        elif self.encoded:  # it left the grid: the last run along it predicts the next
+            self._ahead = min(most, self._hits + 1)
+        self._hits = 0
+        starts = [key + k * self._options.hop_s for k in range(self._ahead)]
+        self._grid_next = round(starts[-1] + self._options.hop_s, 3)
+        spans = [
+            (s, min(s + self._options.window_s, self._duration))
+            for s in starts
+            if (s < self._duration - self._options.tunables.min_window_s or s == key)
+            and round(s, 3) not in self._cache
+        ]
+        for window in self._aligner.encode(self._samples, spans):
+            self._cache[round(window.start_s, 3)] = window
+        self.encoded += len(spans)
 
 
 class Synchronizer:

@@ -74,12 +74,14 @@ class ScriptedModel:
         self._ids: dict[str, int] = {}
         self.aligned = 0
         self.transcribed = 0
+        self.encoded = 0
 
     def token_ids(self, text: str) -> list[int]:
         return [self._ids.setdefault(match_key(text), len(self._ids))]
 
     def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
         del samples
+        self.encoded += len(spans)
         return [EncodedWindow(s, e - s, np.zeros((1, 1), dtype=np.float32)) for s, e in spans]
 
     def _inside(self, window: EncodedWindow) -> list[Spoken]:
@@ -184,11 +186,17 @@ def _repeats(given: list[int], k: int) -> bool:
     return k > 0 and any(given[j : j + 2] == pair for j in range(k - 1))
 
 
-def synchronize(timeline: Timeline, text: str) -> tuple[list[Placement | None], ScriptedModel]:
+def synchronize(
+    timeline: Timeline, text: str, batch_size: int = 1
+) -> tuple[list[Placement | None], ScriptedModel]:
     """Run sync over the timeline with the engine's default window settings."""
     model = ScriptedModel(timeline)
     options = SyncOptions(
-        window_s=30.0, hop_s=27.0, edge_guard_s=2.0, min_word_probability=0.1, batch_size=1
+        window_s=30.0,
+        hop_s=27.0,
+        edge_guard_s=2.0,
+        min_word_probability=0.1,
+        batch_size=batch_size,
     )
     sync = Synchronizer(model, timeline.samples(), timeline.levels(), text.split(), options)
     return sync.run(lambda fraction: None), model

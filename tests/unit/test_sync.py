@@ -243,3 +243,27 @@ def test_the_word_heard_again_at_a_window_start_is_not_matched_to_a_later_copy()
     assert len(starts) == len(set(starts)), "two words placed on one spoken word"
     repeat = len(first.split()) + 2 + len(dropped.split())
     assert placed[repeat] is None and placed[repeat + 1] is None, words[repeat : repeat + 2]
+
+
+def test_batched_encoding_gives_the_same_words_and_encodes_little_in_vain() -> None:
+    """On a GPU windows are encoded in batches ahead of the walk. Stops and resyncs (an
+    advert, a dropped passage) take the walk off the grid: the batch must not be thrown away
+    and re-encoded each time, and the words must come out exactly as one window at a time."""
+    timeline = Timeline(duration_s=1300.0)
+    text_parts: list[str] = []
+    t = 0.5
+    for n in range(120):
+        sentence = sentences(1, offset=n % 11)[0]
+        text_parts.append(sentence)
+        if n % 37 == 20:
+            continue  # a dropped sentence
+        t = timeline.say(sentence, t) + 0.5
+        if n % 40 == 30:
+            t = timeline.say(" ".join([ADVERT] * 4), t, word_s=0.22, gap_s=0.03) + 1.0
+    text = " ".join(text_parts)
+    one, single = synchronize(timeline, text, batch_size=1)
+    many, batched = synchronize(timeline, text, batch_size=8)
+    assert many == one
+    # The batch doubles along the grid, so a stop right after a doubling wastes some; the
+    # rule that cleared the batch on every miss encoded 5x here.
+    assert batched.encoded <= 1.5 * single.encoded, (batched.encoded, single.encoded)
