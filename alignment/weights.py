@@ -191,13 +191,14 @@ def probe_cuda() -> CudaProbe:
 
 
 def choose_device(device: str, probe: CudaProbe | None = None) -> str:
-    """cpu or cuda for a requested auto, cpu or cuda; `auto` says at WARNING why it takes the
-    CPU, `cuda` without a usable GPU is an error that says what is missing."""
+    """cpu or cuda for a requested auto, cpu or cuda; `auto` says why it takes the CPU, `cuda`
+    without a usable GPU is an error that says what is missing."""
     if device not in ("auto", "cpu", "cuda"):
         raise InvalidOptionError(f"device must be auto, cpu or cuda, not {device!r}.")
     if device == "cpu":
         return "cpu"
-    problem = (probe or probe_cuda()).problem()
+    probe_used = probe or probe_cuda()
+    problem = probe_used.problem()
     if problem is None:
         return "cuda"
     if device == "cuda":
@@ -206,7 +207,11 @@ def choose_device(device: str, probe: CudaProbe | None = None) -> str:
             f"({MIN_DRIVER_NOTE}) and the CUDA 12 cuBLAS library (the podalign GPU image has "
             "it); or use device=cpu."
         )
-    logger.warning("device=auto: using the CPU because %s", problem)
+    # A WARNING where a GPU was meant to work (a driver is there, or a GPU without cuBLAS);
+    # a host without any GPU is the ordinary CPU case and says it only with -v.
+    meant = probe_used.error is not None or probe_used.device_count > 0
+    level = logging.WARNING if meant else logging.DEBUG
+    logger.log(level, "device=auto: using the CPU because %s", problem)
     return "cpu"
 
 
