@@ -1,11 +1,12 @@
 # podalign in a container. Two targets:
-#   docker build --target gpu -t podalign:gpu .   NVIDIA CUDA 12 + cuDNN 9 (what CTranslate2 needs)
+#   docker build --target gpu -t podalign:gpu .   NVIDIA CUDA 12 runtime (cuBLAS 12: what CTranslate2 opens)
 #   docker build --target cpu -t podalign:cpu .   slim Python, for CPU hosts
 # No torch and no compilers in either: every dependency installs from a wheel. Bake a model in
 # with --build-arg PRELOAD_MODEL=large-v3; the bundled tiny.en and base work offline anyway.
 
 ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
-ARG CUDA_IMAGE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
+# CUDA 12.6 needs an NVIDIA driver 560.35 or newer on the host (the README says how to check).
+ARG CUDA_IMAGE=nvidia/cuda:12.6.3-runtime-ubuntu24.04
 
 # ---- CPU ---------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS cpu-build

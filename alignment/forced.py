@@ -56,7 +56,7 @@ class WindowAligner:
         output = whisper.model.encode(
             ctranslate2.StorageView.from_array(features), to_cpu=self._model.device == "cuda"
         )
-        encoded = np.asarray(output)
+        encoded = encoder_array(output)
         return [
             EncodedWindow(start, end - start, encoded[i : i + 1])
             for i, (start, end) in enumerate(spans)
@@ -111,6 +111,15 @@ class WindowAligner:
             for text, t in zip(texts, timed, strict=True)
             if text.strip()
         ]
+
+
+def encoder_array(output: ctranslate2.StorageView) -> npt.NDArray[np.float32]:
+    """The encoder output as a numpy array. numpy has no bfloat16, so the bfloat16 and
+    int8_bfloat16 compute types give float32 here (exact: every bfloat16 is a float32);
+    CTranslate2 turns it back into the model's type when it is passed in again."""
+    if output.dtype == ctranslate2.DataType.bfloat16:
+        output = output.to(ctranslate2.DataType.float32)
+    return np.asarray(output)
 
 
 def _word_times(

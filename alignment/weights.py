@@ -15,7 +15,12 @@ import ctranslate2
 from faster_whisper import WhisperModel
 from faster_whisper.utils import download_model
 
-from alignment.errors import DeviceUnavailableError, InvalidOptionError, ModelUnavailableError
+from alignment.errors import (
+    AlignmentError,
+    DeviceUnavailableError,
+    InvalidOptionError,
+    ModelUnavailableError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +50,10 @@ class LoadedModel:
     whisper: WhisperModel
     name: str
     device: str
+    #: The compute type CTranslate2 runs, which may differ from the one asked for.
     compute_type: str
+    #: Which GPU (always 0 on the CPU).
+    device_index: int = 0
 
     @property
     def multilingual(self) -> bool:
@@ -132,8 +140,34 @@ def assemble_base_model(cache_dir: Path) -> Path:
     return target
 
 
-#: The shared libraries CTranslate2's CUDA build opens (CUDA 12, cuDNN 9).
-CUDA_LIBRARIES = ("libcublas.so.12", "libcudnn.so.9")
+#: The shared libraries CTranslate2's CUDA build opens at run time. The ctranslate2 4.x
+#: wheels link the CUDA runtime statically and open cuBLAS 12 (and the driver's libcuda);
+#: they do not use cuDNN (tests/unit/test_weights.py reads the installed library to check).
+CUDA_LIBRARIES = ("libcublas.so.12",)
+#: compute_type=auto on a GPU: the first of these that the GPU runs efficiently. GPUs older
+#: than Volta lack fast float16 and CTranslate2 refuses it there; float32 runs everywhere.
+CUDA_AUTO_COMPUTE_TYPES = ("float16", "int8_float16", "float32")
+CPU_AUTO_COMPUTE_TYPE = "int8"
+
+
+@dataclass(frozen=True)
+class CudaProbe:
+    """What this host offers CTranslate2's CUDA build."""
+
+    device_count: int
+    missing_libraries: tuple[str, ...] = ()
+    #: Why CTranslate2 could not count the GPUs (an old driver, say); None when it could.
+    error: str | None = None
+
+    def problem(self) -> str | None:
+        """Why the GPU cannot be used here; None when it can."""
+        if self.error is not None:
+            return f"CTranslate2 cannot use the NVIDIA driver ({self.error})"
+        if self.device_count == 0:
+            return "no CUDA GPU is visible"
+        if self.missing_libraries:
+            return f"{', '.join(self.missing_libraries)} cannot be loaded"
+        return None
 
 
 def missing_cuda_libraries() -> list[str]:
@@ -148,46 +182,78 @@ def missing_cuda_libraries() -> list[str]:
     return missing
 
 
-def choose_device(device: str) -> str:
+def probe_cuda() -> CudaProbe:
+    try:
+        count = int(ctranslate2.get_cuda_device_count())
+    except RuntimeError as exc:
+        return CudaProbe(0, error=str(exc)[:200])
+    return CudaProbe(count, tuple(missing_cuda_libraries()) if count else ())
+
+
+def choose_device(device: str, probe: CudaProbe | None = None) -> str:
+    """cpu or cuda for a requested auto, cpu or cuda; `auto` says why it takes the CPU, `cuda`
+    without a usable GPU is an error that says what is missing."""
     if device not in ("auto", "cpu", "cuda"):
         raise InvalidOptionError(f"device must be auto, cpu or cuda, not {device!r}.")
-    has_cuda = _cuda_device_count() > 0
-    if device == "cuda" and not has_cuda:
+    if device == "cpu":
+        return "cpu"
+    probe_used = probe or probe_cuda()
+    problem = probe_used.problem()
+    if problem is None:
+        return "cuda"
+    if device == "cuda":
         raise DeviceUnavailableError(
-            "device=cuda was asked for but no usable CUDA GPU was found (check the NVIDIA "
-            "driver, CUDA 12 and cuDNN 9 libraries), or use device=cpu."
+            f"device=cuda was asked for but {problem}. The GPU needs the NVIDIA driver "
+            f"({MIN_DRIVER_NOTE}) and the CUDA 12 cuBLAS library (the podalign GPU image has "
+            "it); or use device=cpu."
         )
-    missing = missing_cuda_libraries() if has_cuda and device != "cpu" else []
-    if device == "cuda" and missing:
-        raise DeviceUnavailableError(
-            f"A CUDA GPU is present but {', '.join(missing)} cannot be loaded: install the "
-            "CUDA 12 cuBLAS and cuDNN 9 runtime libraries (the podalign GPU image has them), "
-            "or use device=cpu."
-        )
-    if device == "auto":
-        if has_cuda and missing:
-            logger.warning(
-                "a CUDA GPU is present but %s cannot be loaded; using the CPU", ", ".join(missing)
-            )
-        return "cuda" if has_cuda and not missing else "cpu"
-    return device
+    # A WARNING where a GPU was meant to work (a driver is there, or a GPU without cuBLAS);
+    # a host without any GPU is the ordinary CPU case and says it only with -v.
+    meant = probe_used.error is not None or probe_used.device_count > 0
+    level = logging.WARNING if meant else logging.DEBUG
+    logger.log(level, "device=auto: using the CPU because %s", problem)
+    return "cpu"
 
 
-def _cuda_device_count() -> int:
+#: What the README says about the driver, repeated where a GPU start fails.
+MIN_DRIVER_NOTE = "560.35 or newer for the CUDA 12.6 image"
+
+
+def check_device_index(device_index: int, probe: CudaProbe | None = None) -> None:
+    count = (probe or probe_cuda()).device_count
+    if not 0 <= device_index < count:
+        raise DeviceUnavailableError(
+            f"GPU {device_index} was asked for but {count} GPU(s) are visible (0 to "
+            f"{count - 1}); check PODALIGN_DEVICE_INDEX and the GPUs given to the container."
+        )
+
+
+def supported_compute_types(device: str, device_index: int = 0) -> frozenset[str]:
+    """The compute types CTranslate2 runs efficiently on this device."""
     try:
-        return int(ctranslate2.get_cuda_device_count())
-    except RuntimeError:
-        return 0
+        return frozenset(ctranslate2.get_supported_compute_types(device, device_index))
+    except (RuntimeError, ValueError):
+        return frozenset()
 
 
-def choose_compute_type(compute_type: str, device: str) -> str:
+def choose_compute_type(compute_type: str, device: str, supported: frozenset[str]) -> str:
+    """The compute type to ask CTranslate2 for; `supported` is what the device runs
+    efficiently (`supported_compute_types`)."""
     if compute_type not in _COMPUTE_TYPES:
         raise InvalidOptionError(
             f"compute_type {compute_type!r} is unknown; use one of {sorted(_COMPUTE_TYPES)}."
         )
-    if compute_type == "auto":
-        return "float16" if device == "cuda" else "int8"
-    return compute_type
+    if compute_type != "auto":
+        return compute_type
+    if device != "cuda":
+        return CPU_AUTO_COMPUTE_TYPE
+    chosen = next((t for t in CUDA_AUTO_COMPUTE_TYPES if t in supported), "float32")
+    logger.debug(
+        "compute_type=auto on the GPU: %s (the GPU runs %s efficiently)",
+        chosen,
+        ", ".join(sorted(supported)) or "nothing CTranslate2 reports",
+    )
+    return chosen
 
 
 def load_model(
@@ -195,14 +261,24 @@ def load_model(
     *,
     device: str = "auto",
     compute_type: str = "auto",
+    device_index: int = 0,
     cpu_threads: int = 0,
     cache_dir: Path | None = None,
 ) -> LoadedModel:
-    """Load a faster-whisper model by name, local folder or bundled offline copy."""
+    """Load a faster-whisper model by name, local folder or bundled offline copy; on a GPU,
+    the one numbered `device_index`."""
     chosen_device = choose_device(device)
-    chosen_type = choose_compute_type(compute_type, chosen_device)
+    index = device_index if chosen_device == "cuda" else 0
+    if chosen_device == "cuda":
+        check_device_index(index)
+    supported = supported_compute_types(chosen_device, index)
+    chosen_type = choose_compute_type(compute_type, chosen_device, supported)
     path = resolve_model_path(name, cache_dir)
-    kwargs: dict[str, Any] = {"device": chosen_device, "compute_type": chosen_type}
+    kwargs: dict[str, Any] = {
+        "device": chosen_device,
+        "device_index": index,
+        "compute_type": chosen_type,
+    }
     if cache_dir is not None and path == name:  # a model to download: keep it in the cache too
         kwargs["download_root"] = str(cache_dir / "hub")
     if cpu_threads:
@@ -210,17 +286,27 @@ def load_model(
     try:
         whisper = WhisperModel(path, **kwargs)
     except Exception as exc:  # faster-whisper raises many kinds: hub, IO, CUDA, format
-        raise _load_error(name, chosen_device, exc) from exc
-    logger.info("loaded model %s on %s (%s)", name, chosen_device, chosen_type)
-    return LoadedModel(whisper, name, chosen_device, chosen_type)
+        raise _load_error(name, chosen_device, supported, exc) from exc
+    # CTranslate2 may run another type than asked (int8 on a CPU is int8_float32): the
+    # result reports what ran.
+    used = str(whisper.model.compute_type)
+    where = f"cuda:{index}" if chosen_device == "cuda" else "cpu"
+    logger.info("loaded model %s on %s (%s; asked for %s)", name, where, used, compute_type)
+    return LoadedModel(whisper, name, chosen_device, used, index)
 
 
-def _load_error(name: str, device: str, exc: Exception) -> Exception:
+def _load_error(
+    name: str, device: str, supported: frozenset[str], exc: Exception
+) -> AlignmentError:
     text = str(exc)
-    if device == "cuda" and any(k in text.lower() for k in ("cuda", "cudnn", "cublas")):
+    if isinstance(exc, ValueError) and "compute type" in text:
+        return InvalidOptionError(
+            f"{text} Use compute_type=auto, or one of: {', '.join(sorted(supported))}."
+        )
+    if device == "cuda" and any(k in text.lower() for k in ("cuda", "cublas")):
         return DeviceUnavailableError(
-            f"The model could not be loaded on the GPU ({text}). Install the CUDA 12 and "
-            "cuDNN 9 runtime libraries, or use device=cpu."
+            f"The model could not be loaded on the GPU ({text}). Install the CUDA 12 cuBLAS "
+            f"library and an NVIDIA driver {MIN_DRIVER_NOTE}, or use device=cpu."
         )
     return ModelUnavailableError(
         f"The model {name!r} could not be loaded ({type(exc).__name__}: {text[:200]}). Name a "

@@ -258,6 +258,8 @@ def _worker() -> int:
     from app.main import build_service, start_workers, stop_workers
 
     settings = Settings()
+    if not _options_ready(settings):
+        return EXIT_USAGE
     if not _storage_ready(settings):
         return EXIT_STORAGE
     service = build_service(settings, workers=max(1, settings.workers))
@@ -367,6 +369,8 @@ def _serve(args: argparse.Namespace) -> int:
     from app.main import create_app
 
     settings = Settings()
+    if not _options_ready(settings):
+        return EXIT_USAGE
     if not _storage_ready(settings):
         return EXIT_STORAGE
     host, port = args.host or settings.host, args.port or settings.port
@@ -375,6 +379,20 @@ def _serve(args: argparse.Namespace) -> int:
     log.info("page and API on http://%s:%d (API docs at /docs)", host, port)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
+
+
+def _options_ready(settings: Settings) -> bool:
+    """Check the engine settings (PODALIGN_BATCH_SIZE, …) before starting: a bad one is one
+    line on stderr with its code, not a failed start-up deep in the first model load."""
+    from alignment.engine import check_options
+    from app.worker import engine_options
+
+    try:
+        check_options(engine_options(settings, settings.model))
+    except AlignmentError as exc:
+        print(f"error: {exc.code}: {exc.message} (PODALIGN_* settings)", file=sys.stderr)
+        return False
+    return True
 
 
 def _storage_ready(settings: Settings) -> bool:

@@ -45,16 +45,7 @@ class Models:
     def get(self, name: str) -> Aligner:
         with self._lock:
             if name not in self._aligners:
-                options = AlignmentOptions(
-                    model=name,
-                    device=self._settings.device,
-                    compute_type=self._settings.compute_type,
-                    batch_size=self._settings.batch_size,
-                    refine=self._settings.refine,
-                    model_cache_dir=str(self._settings.model_cache_dir)
-                    if self._settings.model_cache_dir
-                    else None,
-                )
+                options = engine_options(self._settings, name)
                 aligner = Aligner(options)
                 _ = aligner.model
                 if options.refine == "acoustic":
@@ -64,6 +55,18 @@ class Models:
 
     def loaded(self, name: str) -> Aligner | None:
         return self._aligners.get(name)
+
+
+def engine_options(settings: Settings, model: str) -> AlignmentOptions:
+    """The engine options the service's settings give for `model`."""
+    return AlignmentOptions(
+        model=model,
+        device=settings.device,
+        compute_type=settings.compute_type,
+        batch_size=settings.batch_size,
+        refine=settings.refine,
+        model_cache_dir=str(settings.model_cache_dir) if settings.model_cache_dir else None,
+    )
 
 
 class Worker:

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from alignment import Aligner, AlignmentOptions
+from tests.device import TEST_DEVICE
 from tests.service import Server
 
 SAMPLES = Path(__file__).resolve().parent.parent / "audio_samples"
@@ -37,7 +38,7 @@ def load_sample(name: str) -> Sample:
 @pytest.fixture(scope="session")
 def aligner() -> Aligner:
     """The real bundled tiny.en model, loaded once for the whole run."""
-    engine = Aligner(AlignmentOptions(model="tiny.en", device="cpu"))
+    engine = Aligner(AlignmentOptions(model="tiny.en", device=TEST_DEVICE))
     _ = engine.model
     return engine
 

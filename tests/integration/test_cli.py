@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from app.outputs import EXIT_USAGE
 from tests.conftest import SAMPLES
 
 SAMPLE = SAMPLES / "short_clean"
@@ -190,3 +191,18 @@ def test_help_lists_every_option() -> None:
         "--max-chars", "--max-lines", "--highlight", "--no-speakers",
     ):  # fmt: skip
         assert option in done.stdout
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_batch_size_out_of_bounds_refuses_the_start(tmp_path: Path, command: str) -> None:
+    env = {**os.environ, "PODALIGN_DATA_DIR": str(tmp_path), "PODALIGN_BATCH_SIZE": "1000"}
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == EXIT_USAGE, done.stderr
+    assert "error: invalid_option: batch_size must be 0" in done.stderr
+    assert "32" in done.stderr and "Traceback" not in done.stderr

@@ -9,6 +9,7 @@ from alignment import Aligner, AlignmentOptions, AlignmentResult
 from alignment.acoustic import AcousticOptions, AcousticRefiner
 from alignment.audio import load_audio
 from tests.conftest import Sample, load_sample
+from tests.device import TEST_DEVICE
 
 
 def _start_errors_s(result: AlignmentResult, sample: Sample) -> np.ndarray:
@@ -24,7 +25,7 @@ def _start_errors_s(result: AlignmentResult, sample: Sample) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def signal_aligner() -> Aligner:
-    engine = Aligner(AlignmentOptions(model="tiny.en", device="cpu", refine="signal"))
+    engine = Aligner(AlignmentOptions(model="tiny.en", device=TEST_DEVICE, refine="signal"))
     _ = engine.model
     return engine
 
@@ -92,13 +93,13 @@ def test_an_implausible_path_falls_back_to_signal_times(aligner: Aligner) -> Non
 
 def test_an_unsupported_language_gets_signal_refinement(aligner: Aligner) -> None:
     spanish = load_sample("spanish")
-    engine = Aligner(AlignmentOptions(model="base", device="cpu"))
+    engine = Aligner(AlignmentOptions(model="base", device=TEST_DEVICE))
     result = engine.align(spanish.audio, spanish.text, language="es")
     assert {w.refinement for w in result.words if w.status == "aligned"} == {"signal"}
     assert engine._acoustic is None  # the acoustic model was never loaded for Spanish
 
 
 def test_refine_none_leaves_whisper_times(short_clean: Sample) -> None:
-    engine = Aligner(AlignmentOptions(model="tiny.en", device="cpu", refine="none"))
+    engine = Aligner(AlignmentOptions(model="tiny.en", device=TEST_DEVICE, refine="none"))
     result = engine.align(short_clean.audio, short_clean.text)
     assert {w.refinement for w in result.words if w.status == "aligned"} == {"none"}

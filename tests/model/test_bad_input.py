@@ -11,6 +11,7 @@ from pydub import AudioSegment
 from alignment import Aligner, AlignmentError, AlignmentOptions
 from alignment.errors import UnsupportedLanguageError
 from tests.conftest import Sample
+from tests.device import TEST_DEVICE
 
 
 def _code(call: object) -> str:
@@ -55,7 +56,7 @@ def test_text_not_in_the_audio(aligner: Aligner, short_clean: Sample) -> None:
 
 def test_english_model_refuses_other_languages(short_clean: Sample) -> None:
     with pytest.raises(UnsupportedLanguageError):
-        Aligner(AlignmentOptions(model="tiny.en", device="cpu")).align(
+        Aligner(AlignmentOptions(model="tiny.en", device=TEST_DEVICE)).align(
             short_clean.audio, short_clean.text, language="de"
         )
 

@@ -9,6 +9,7 @@ import pytest
 
 from alignment import Aligner, AlignmentOptions
 from tests.conftest import load_sample, run_tool
+from tests.device import TEST_DEVICE
 
 GERMAN = (
     "Der Hafen ist am Morgen noch still. Die Fischer bringen ihre Boote hinaus, und am "
@@ -18,7 +19,7 @@ GERMAN = (
 
 @pytest.fixture(scope="module")
 def base() -> Aligner:
-    return Aligner(AlignmentOptions(model="base", device="cpu"))
+    return Aligner(AlignmentOptions(model="base", device=TEST_DEVICE))
 
 
 def test_spanish_is_detected_and_aligned(base: Aligner) -> None:
