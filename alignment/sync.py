@@ -51,8 +51,10 @@ class SyncTunables:
     unclear_word_s: float = 0.5
     #: Words before a match that may be retried once or kept at their forced times.
     small_gap_words: int = 8
-    #: Sounding time one word may take (plus 0.6 s per digit: "2026" is several spoken words).
+    #: Sounding time one word may take (plus `digit_s` per digit).
     longest_word_s: float = 2.0
+    #: Extra time a digit takes to say: "2026" is several spoken words.
+    digit_s: float = 0.6
     #: Longest a word may take to say: base + per letter (a heard word longer than this gives
     #: a resync no onset; a kept word stretched over music is cut to it).
     heard_word_base_s: float = 0.4
@@ -343,10 +345,15 @@ class Synchronizer:
         )
         out = list(words)
         for k in range(clear - 1, -1, -1):
-            end = min(out[k].end, out[k + 1].start)
-            start = min(max(out[k].start, end - self._tune.unclear_word_s), end)
-            out[k] = replace(out[k], start=start, end=end)
+            out[k] = self._just_before(out[k], out[k + 1].start)
         return out
+
+    def _just_before(self, word: TimedToken, at: float) -> TimedToken:
+        """An unclear word ending by `at`, at most `unclear_word_s` long (the DTW lays such a
+        word over the sound before it)."""
+        end = min(word.end, at)
+        start = min(max(word.start, end - self._tune.unclear_word_s), end)
+        return replace(word, start=start, end=end)
 
     def _crammed(self, run: list[TimedToken]) -> bool:
         """Words squeezed into an instant: the DTW's way of passing over text it cannot place
@@ -371,7 +378,7 @@ class Synchronizer:
         if word.end - word.start <= longest:
             return False
         digits = sum(ch.isdigit() for ch in written)
-        return self._sounding_s(word.start, word.end) > longest + 0.6 * digits
+        return self._sounding_s(word.start, word.end) > longest + self._tune.digit_s * digits
 
     def _smeared(self, word: TimedToken, written: str) -> bool:
         """A heard word that lasts far longer than its letters take to say (the transcription's
@@ -383,7 +390,13 @@ class Synchronizer:
         """The longest a word takes to say, from its letters and digits."""
         letters = sum(ch.isalpha() for ch in written)
         digits = sum(ch.isdigit() for ch in written)
-        return self._tune.heard_word_base_s + self._tune.heard_letter_s * letters + 0.6 * digits
+        tune = self._tune
+        return tune.heard_word_base_s + tune.heard_letter_s * letters + tune.digit_s * digits
+
+    def _placed_end(self) -> float:
+        """Where the last placed word ends (0 before any)."""
+        last = next((p for p in reversed(self.placed[: self._cursor]) if p is not None), None)
+        return last.end if last is not None else 0.0
 
     def _commit(self, words: list[TimedToken]) -> None:
         for word in words:
@@ -396,7 +409,7 @@ class Synchronizer:
         self.resyncs += 1
         # A window starts just before the last kept word: hearing that word again must not
         # match it to a later copy of it in the text.
-        done = next((p.end for p in reversed(self.placed[: self._cursor]) if p is not None), 0.0)
+        done = self._placed_end()
         heard = [
             w
             for w in self._aligner.transcribe(window)
@@ -586,7 +599,7 @@ class Synchronizer:
         """Words kept before a match end by its onset: where they run on under the next
         speaker (crosstalk) or sit squeezed against it, they are fitted in before it, so
         the next speaker's words, which were heard, keep their times."""
-        done = next((p.end for p in reversed(self.placed[: self._cursor]) if p is not None), 0.0)
+        done = self._placed_end()
         first = max(words[0].start, done)
         last = words[-1].end
         if last <= onset or onset <= first:
@@ -612,10 +625,8 @@ class Synchronizer:
         after = heard[heard_at].start
         i, j = text_at - 1, heard_at - 1
         while i >= self._cursor and j >= 0 and match_key(heard[j].text) == self._keys[i]:
-            end = min(heard[j].end, after)
-            start = min(max(heard[j].start, end - self._tune.unclear_word_s), end)
-            tail.append(replace(heard[j], start=start, end=end))
-            after = start
+            tail.append(self._just_before(heard[j], after))
+            after = tail[-1].start
             i, j = i - 1, j - 1
         return tail[::-1]
 
