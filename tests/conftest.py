@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from alignment import Aligner, AlignmentOptions
 from tests.device import TEST_DEVICE
@@ -67,6 +69,18 @@ def chromium() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+
+
+@contextmanager
+def browser_tab(chromium: Browser, **context_options: Any) -> Iterator[Page]:
+    """A tab in a fresh browser context; the page must throw no uncaught error."""
+    context = chromium.new_context(**context_options)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert not errors, errors
 
 
 @pytest.fixture

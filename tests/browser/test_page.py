@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.conftest import SAMPLES, run_tool
+from tests.conftest import SAMPLES, browser_tab, run_tool
 from tests.service import Server
 
 SAMPLE = SAMPLES / "short_clean"
@@ -20,13 +20,10 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 @pytest.fixture
 def page(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    yield tab
-    context.close()
-    assert not errors, errors
+    with browser_tab(
+        chromium, accept_downloads=True, viewport={"width": 1100, "height": 900}
+    ) as tab:
+        yield tab
 
 
 def _align(page: Page, server: Server) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, browser_tab
 from tests.service import Server
 
 SAMPLE = SAMPLES / "short_clean"
@@ -27,13 +27,8 @@ _WATCH_PROGRESS = """() => {
 
 @pytest.fixture
 def page(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context(viewport={"width": 1100, "height": 700})
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    yield tab
-    context.close()
-    assert not errors, errors
+    with browser_tab(chromium, viewport={"width": 1100, "height": 700}) as tab:
+        yield tab
 
 
 def _submit(page: Page, audio: str, text: str) -> None:
