@@ -8,6 +8,7 @@ Cases: every folder under the dev benchmark's `cases/` (next to this repository,
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -101,6 +102,7 @@ def score_case(case: Path, pred: Path) -> dict[str, Any]:
     return score
 
 
+@functools.cache
 def _scorer() -> Any:
     spec = importlib.util.spec_from_file_location("bench_score", SHARED_BENCH / "score.py")
     assert spec is not None and spec.loader is not None
