@@ -156,17 +156,23 @@ def test_short_utterance_then_new_speaker_after_a_pause() -> None:
     assert coverage(placed, list(truth)) == 1.0
 
 
-def test_refrain_repeated_ten_times_each_copy_in_its_own_place() -> None:
-    refrain = "and we sail on through the night until the morning comes"
-    verses = sentences(10)
-    timeline = Timeline(duration_s=200.0)
-    text_parts: list[str] = []
+REFRAIN = "and we sail on through the night until the morning comes"
+
+
+def sing(timeline: Timeline, verses: list[str], unsung: int | None = None) -> str:
+    """Each verse then the refrain, into the timeline (but verse `unsung` and its refrain,
+    which only the text has); returns the text."""
     t = 0.5
-    for verse in verses:
-        t = timeline.say(verse, t) + 0.5
-        t = timeline.say(refrain, t) + 1.0
-        text_parts += [verse, refrain]
-    text = " ".join(text_parts)
+    for n, verse in enumerate(verses):
+        if n != unsung:
+            t = timeline.say(verse, t) + 0.5
+            t = timeline.say(REFRAIN, t) + 1.0
+    return " ".join(f"{verse} {REFRAIN}" for verse in verses)
+
+
+def test_refrain_repeated_ten_times_each_copy_in_its_own_place() -> None:
+    timeline = Timeline(duration_s=200.0)
+    text = sing(timeline, sentences(10))
     placed, _ = synchronize(timeline, text)
     truth = check_spoken(timeline, text, placed)  # within 0.3 s: the right copy
     assert coverage(placed, list(truth)) >= 0.99
@@ -174,21 +180,12 @@ def test_refrain_repeated_ten_times_each_copy_in_its_own_place() -> None:
 
 def test_refrain_with_a_verse_missing_from_the_audio_keeps_to_its_copy() -> None:
     """The text has a verse the audio lacks: its refrain copy must not pull the next one."""
-    refrain = "and we sail on through the night until the morning comes"
     verses = sentences(8)
     timeline = Timeline(duration_s=160.0)
-    text_parts: list[str] = []
-    t = 0.5
-    for n, verse in enumerate(verses):
-        text_parts += [verse, refrain]
-        if n == 3:
-            continue
-        t = timeline.say(verse, t) + 0.5
-        t = timeline.say(refrain, t) + 1.0
-    text = " ".join(text_parts)
+    text = sing(timeline, verses, unsung=3)
     placed, _ = synchronize(timeline, text)
     words = text.split()
-    per_copy = len(verses[0].split()) + len(refrain.split())
+    per_copy = len(verses[0].split()) + len(REFRAIN.split())
     missing = range(3 * per_copy, 4 * per_copy)
     assert sum(placed[k] is not None for k in missing) <= 2
     later = [k for k in range(4 * per_copy, len(words))]
