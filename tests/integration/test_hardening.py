@@ -257,6 +257,21 @@ class _ChunkedUpload:
         self.send(f"--{self.boundary}--\r\n")
         self.socket.sendall(b"0\r\n\r\n")
 
+    def begin_job(self, transcript: bytes, audio_name: str, audio_head: bytes) -> None:
+        """A transcript part, then the audio part up to `audio_head` (the upload stays open)."""
+        self.part("transcript", "t.txt")
+        self.send(transcript)
+        self.send("\r\n")
+        self.part("audio", audio_name)
+        self.send(audio_head)
+
+    def end_job(self, audio_rest: bytes) -> tuple[int, dict[str, Any]]:
+        """The rest of the audio, the end of the body, and the answer."""
+        self.send(audio_rest)
+        self.send("\r\n")
+        self.finish()
+        return self.answer()
+
     def answer(self) -> tuple[int, dict[str, Any]]:
         """The status and JSON body of the response (waits up to the socket's timeout)."""
         data = self._receive_until(lambda got: b"\r\n\r\n" in got, b"")
@@ -305,17 +320,11 @@ def test_an_upload_streams_into_the_job_folder_and_stops_at_the_limit(tmp_path: 
         server.start()
         # Within the limit: the audio is written into the job's own folder as it arrives.
         upload = _ChunkedUpload(server)
-        upload.part("transcript", "t.txt")
-        upload.send((SAMPLE / "text.txt").read_bytes() * 4)
-        upload.send("\r\n")
-        upload.part("audio", "big.wav")
-        upload.send(audio[: len(audio) // 2])
+        transcript = (SAMPLE / "text.txt").read_bytes() * 4
+        upload.begin_job(transcript, "big.wav", audio[: len(audio) // 2])
         incoming = _until(lambda: list(jobs.glob(".incoming-*/audio")), "the audio is on disk")
         _until(lambda: incoming[0].stat().st_size >= len(audio) // 4, "the audio grows on disk")
-        upload.send(audio[len(audio) // 2 :])
-        upload.send("\r\n")
-        upload.finish()
-        status, job = upload.answer()
+        status, job = upload.end_job(audio[len(audio) // 2 :])
         assert status == 202, job
         assert (jobs / job["id"] / "audio").read_bytes() == audio
     finally:
@@ -335,21 +344,14 @@ def test_a_starting_worker_leaves_uploads_in_progress_alone(tmp_path: Path) -> N
     worker: subprocess.Popen[bytes] | None = None
     try:
         upload = _ChunkedUpload(api)
-        upload.part("transcript", "t.txt")
-        upload.send((SAMPLE / "text.txt").read_bytes())
-        upload.send("\r\n")
-        upload.part("audio", "audio.wav")
         audio = (SAMPLE / "audio.wav").read_bytes()
-        upload.send(audio[: len(audio) // 2])
+        upload.begin_job((SAMPLE / "text.txt").read_bytes(), "audio.wav", audio[: len(audio) // 2])
         _until(lambda: list(jobs.glob(".incoming-*/audio")), "the upload is under way")
         log = tmp_path / "worker.log"
         worker = _worker_process(api, log)
         _until(lambda: "worker(s) running" in log.read_text(), "the worker is up")
         assert not crashed.exists()
-        upload.send(audio[len(audio) // 2 :])
-        upload.send("\r\n")
-        upload.finish()
-        status, job = upload.answer()
+        status, job = upload.end_job(audio[len(audio) // 2 :])
         assert status == 202, job
         assert (jobs / job["id"] / "audio").read_bytes() == audio
     finally:
