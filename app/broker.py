@@ -43,6 +43,10 @@ def celery_app(settings: Settings) -> Any:
         # A running job keeps going through a broker outage: its lease is in the database, and
         # the copy RabbitMQ delivers again is dropped while the lease is being renewed.
         worker_cancel_long_running_tasks_on_connection_loss=False,
+        # RabbitMQ closes the channel of a delivery unacknowledged past its consumer timeout
+        # (30 min by default: raise it on the broker); the worker reconnects rather than
+        # stopping, and its job, still renewing its lease, runs on.
+        broker_channel_error_retry=True,
         broker_heartbeat=30,
         broker_connection_timeout=5,
         broker_connection_retry=True,

@@ -4,6 +4,7 @@ and `podalign worker` processes. PostgreSQL comes from tests/postgres.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,7 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from tests.service import free_port
+import httpx
+from sqlalchemy import Engine, create_engine, text
+
+from tests.service import Server, free_port
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")  # Debian's layout
 S3_KEY, S3_SECRET, BUCKET = "podalign-test", "podalign-test-secret", "podalign-jobs"
@@ -53,11 +57,7 @@ class RabbitMQ:
         self.port, dist_port = free_port(), free_port()
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}//"
         root.mkdir(parents=True, exist_ok=True)
-        (root / "rabbitmq.conf").write_text(
-            f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
-            f"consumer_timeout = {consumer_timeout_ms}\n"
-            "loopback_users = none\n"
-        )
+        self.configure(consumer_timeout_ms)
         # The consumer timeout is checked on the channel's tick (a minute by default).
         (root / "advanced.config").write_text("[{rabbit, [{channel_tick_interval, 1000}]}].\n")
         (root / "enabled_plugins").write_text("[].\n")
@@ -77,6 +77,14 @@ class RabbitMQ:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
+    def configure(self, consumer_timeout_ms: int) -> None:
+        """Takes effect at the next start."""
+        (self.root / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
+            f"consumer_timeout = {consumer_timeout_ms}\n"
+            "loopback_users = none\n"
+        )
+
     def start(self) -> RabbitMQ:
         with (self.root / "server.log").open("ab") as log:
             self.process = subprocess.Popen(
@@ -89,10 +97,8 @@ class RabbitMQ:
         """A clean shutdown (SIGTERM), waiting until the port is closed."""
         pid_file = self.root / "pid"
         if pid_file.exists():
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-            except (ProcessLookupError, ValueError):
-                pass
         if self.process is not None:
             self.process.wait(timeout=60)
         wait_until(lambda: not port_open(self.port), "RabbitMQ stopped", 60)
@@ -245,3 +251,84 @@ class QueueWorker:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class Cluster:
+    """PostgreSQL, RabbitMQ, the S3 store, an API-only `podalign serve` and two queue workers,
+    each process with a data folder of its own: they share no disk."""
+
+    def __init__(self, root: Path, database_url: str, **settings: str) -> None:
+        self.root, self.database_url = root, database_url
+        self.broker = RabbitMQ(root / "rabbitmq", consumer_timeout_ms=30 * 60 * 1000)
+        self.store = ObjectStore(root / "s3")
+        self.env: dict[str, str] = {}
+        self.settings = settings
+        self.api: Server | None = None
+        self.workers: list[QueueWorker] = []
+
+    def start(self) -> Cluster:
+        self.broker.start()
+        self.store.start()
+        self.env = {
+            "PODALIGN_BROKER_URL": self.broker.url,
+            "PODALIGN_DATABASE_URL": self.database_url,
+            **self.store.settings(),
+            **self.settings,
+        }
+        self.api = Server(self.root / "api", **self.env).start()
+        self.workers = [QueueWorker(self.root / f"worker-{n}", self.env).start() for n in (1, 2)]
+        return self
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        if self.api is not None:
+            self.api.stop()
+        self.store.stop()
+        self.broker.stop()
+
+    def engine(self) -> Engine:
+        return create_engine(self.database_url)
+
+    def row(self, job_id: str) -> dict[str, object]:
+        """The job's row, read straight from the database."""
+        with self.engine().connect() as connection:
+            found = connection.execute(
+                text("SELECT * FROM jobs WHERE id = :id"), {"id": job_id}
+            ).mappings()
+            return dict(next(iter(found)))
+
+    def holder(self, job_id: str) -> QueueWorker:
+        """The worker whose claim holds the job now (its pid is in `claimed_by`)."""
+        claimed_by = str(self.row(job_id)["claimed_by"])
+        return next(w for w in self.workers if f"/pid-{w.pid}/" in claimed_by)
+
+    def wait_running(self, job_id: str, attempt: int, progress: float = 0.1) -> dict[str, object]:
+        """Wait until claim number `attempt` runs the job and has done `progress` of it."""
+
+        def running() -> bool:
+            row = self.row(job_id)
+            if row["status"] in ("succeeded", "failed", "canceled"):
+                raise AssertionError(f"job {job_id} ended before it could be acted on: {row}")
+            return bool(
+                row["status"] == "running"
+                and row["attempts"] == attempt
+                and float(row["progress"]) >= progress  # type: ignore[arg-type]
+            )
+
+        wait_until(running, f"attempt {attempt} of job {job_id} running", 120)
+        return self.row(job_id)
+
+    def successes(self, job_id: str) -> int:
+        """How many times a worker recorded the job as succeeded, over all worker logs."""
+        line = f"job {job_id}: succeeded"
+        return sum(worker.log_text().count(line) for worker in self.workers)
+
+
+def submit(client: httpx.Client, audio: Path, text_path: Path) -> str:
+    with audio.open("rb") as sound:
+        answer = client.post(
+            "/v1/alignments", files={"audio": sound}, data={"text": text_path.read_text()}
+        )
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["id"])
