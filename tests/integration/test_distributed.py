@@ -277,3 +277,23 @@ def test_results_are_json_documents_in_the_store(cluster: Cluster, api: httpx.Cl
         .read()
     )
     assert json.loads(body)["words"]
+
+
+def test_a_large_upload_goes_to_the_store_in_parts(
+    cluster: Cluster, api: httpx.Client, tmp_path: Path
+) -> None:
+    """Over the part size: uploaded in 8 MB parts (one in memory at a time), not whole."""
+    audio = tmp_path / "large.wav"  # 80 s of 44.1 kHz stereo: about 14 MB
+    run_tool(
+        "ffmpeg", "-v", "error", "-stream_loop", "2", "-i", str(SHORT[0]), "-ar", "44100",
+        "-ac", "2", str(audio),
+    )  # fmt: skip
+    text = tmp_path / "large.txt"
+    text.write_text((SHORT[1].read_text().strip() + "\n") * 3)
+    job_id = submit(api, audio, text)
+    head = cluster.store.client().head_object(  # type: ignore[attr-defined]
+        Bucket=BUCKET, Key=f"podalign/jobs/{job_id}/audio"
+    )
+    assert head["ContentLength"] == audio.stat().st_size
+    assert head["ETag"].strip('"').endswith("-2")  # a multipart object of two parts
+    assert wait_for(api, job_id, 300)["status"] == "succeeded"
