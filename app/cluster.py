@@ -136,8 +136,8 @@ class QueueWorker:
     this process should run the job, and run it with the embedded worker's code (progress,
     cooperative cancellation and fencing included)."""
 
-    def __init__(self, runner: Worker, dispatcher: Dispatcher) -> None:
-        self.runner, self.dispatcher = runner, dispatcher
+    def __init__(self, runner: Worker, dispatcher: Dispatcher, model: str) -> None:
+        self.runner, self.dispatcher, self.model = runner, dispatcher, model
         self.settings, self.store = runner.settings, runner.store
         self.identity = runner.claimant or process_identity()
 
@@ -158,6 +158,10 @@ class QueueWorker:
         job = self.store.get(job_id)
         if job is None or job.status in FINISHED:
             logger.info("job %s: nothing to do (%s)", job_id, job.status if job else "deleted")
+            return None
+        if job.model != self.model:  # never load a model this worker was not started with
+            logger.error("job %s: wants model %s, sent to its queue", job_id, job.model)
+            self.dispatcher.publish(job.id, job.model)
             return None
         if job.status == "queued":
             return self.store.claim(job_id, self.settings.lease_s, self.identity)

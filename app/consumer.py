@@ -38,7 +38,7 @@ def consume(service: Service, model: str) -> None:
         queue_name(model),
         identity,
     )
-    handler = QueueWorker(runner, dispatcher)
+    handler = QueueWorker(runner, dispatcher, model)
     app = dispatcher.app
 
     @app.task(name=TASK, bind=True)  # type: ignore[untyped-decorator]
