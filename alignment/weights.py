@@ -262,6 +262,7 @@ def load_model(
     device: str = "auto",
     compute_type: str = "auto",
     device_index: int = 0,
+    concurrent_calls: int = 1,
     cpu_threads: int = 0,
     cache_dir: Path | None = None,
 ) -> LoadedModel:
@@ -283,6 +284,8 @@ def load_model(
         kwargs["download_root"] = str(cache_dir / "hub")
     if cpu_threads:
         kwargs["cpu_threads"] = cpu_threads
+    if concurrent_calls > 1:  # replicas; on one GPU they share the weights
+        kwargs["num_workers"] = concurrent_calls
     try:
         whisper = WhisperModel(path, **kwargs)
     except Exception as exc:  # faster-whisper raises many kinds: hub, IO, CUDA, format

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     #: Where downloaded and unpacked models live (default: the user's cache folder).
     model_cache_dir: Path | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    #: The GPUs workers use, comma-separated (`0,2`); empty: every visible one. Workers are
+    #: spread over them in turn, and the workers of one GPU share its model.
+    device_index: Annotated[list[int], NoDecode] = Field(default_factory=list)
     compute_type: str = "auto"
     #: How word boundaries are sharpened unless a job asks otherwise (acoustic, signal, none).
     refine: Literal["acoustic", "signal", "none"] = "acoustic"
@@ -61,7 +64,7 @@ class Settings(BaseSettings):
     #: Longest `?wait=` a client may ask for, in seconds.
     max_wait_s: float = 60.0
 
-    @field_validator("models", "api_keys", "cors_origins", mode="before")
+    @field_validator("models", "api_keys", "cors_origins", "device_index", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
