@@ -80,6 +80,14 @@ class Aligner:
                 if self.options.model_cache_dir
                 else None,
             )
+            limit = self._model.max_batch_size
+            if limit is not None and self.options.batch_size > limit:
+                logger.warning(
+                    "batch_size %d does not fit in the GPU's memory with %s; using %d",
+                    self.options.batch_size,
+                    self.options.model,
+                    limit,
+                )
         return self._model
 
     @property
@@ -151,6 +159,7 @@ class Aligner:
 
     def _sync_options(self) -> SyncOptions:
         batch = self.options.batch_size or (8 if self.model.device == "cuda" else 1)
+        batch = min(batch, self.model.max_batch_size or batch)  # what the GPU's memory holds
         return SyncOptions(
             window_s=self.options.window_s,
             hop_s=self.options.hop_s,

@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     #: How word boundaries are sharpened unless a job asks otherwise (acoustic, signal, none).
     refine: Literal["acoustic", "signal", "none"] = "acoustic"
     #: Windows encoded per call (0: the engine's default, 8 on a GPU, 1 on the CPU; at most
-    #: 32, else the start is refused with invalid_option); `make bench-gpu` measures.
+    #: 32, else the start is refused with invalid_option; on a GPU at most what its memory
+    #: holds, see alignment.weights.batch_limit); `make bench-gpu` measures.
     batch_size: int = 0
     max_upload_bytes: int = 2 * 1024**3
     max_audio_s: float = 6 * 3600.0
