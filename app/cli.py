@@ -286,13 +286,28 @@ def _worker(model: str | None) -> int:
 def _queue_worker(settings: Settings) -> int:
     """Distributed mode: the process is a Celery worker; the webhook sender and the cluster's
     periodic duties run beside it."""
+    from app.cluster import process_identity
     from app.consumer import consume
-    from app.main import build_service, start_workers, stop_workers
+    from app.main import build_service, start_workers, stop_workers, worker_models
+    from app.worker import Worker
 
     service = build_service(settings)
+    assert service.dispatcher is not None
+    # One process per GPU: the first of PODALIGN_DEVICE_INDEX (start one process per GPU, each
+    # with its own index), or the CPU.
+    models = worker_models(settings, 1)[0]
+    runner = Worker(
+        settings,
+        service.store,
+        service.files,
+        models,
+        service.webhooks,
+        name="queue-worker",
+        claimant=process_identity(),
+    )
     start_workers(service)
     try:
-        consume(service, settings.model)
+        consume(runner, service.dispatcher, settings.model)
     finally:
         stop_workers(service)
     return 0

@@ -6,39 +6,28 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from app.broker import TASK, queue_name
-from app.cluster import QueueWorker, process_identity
-from app.service import Service
+from app.broker import TASK, Dispatcher, queue_name
+from app.cluster import QueueWorker
 from app.worker import Worker
 
 logger = logging.getLogger(__name__)
 
 
-def consume(service: Service, model: str) -> None:
-    """Run jobs of `model` from the queue until the process is told to stop (SIGTERM, Ctrl-C:
-    the running job finishes first; SIGKILL: RabbitMQ gives its message to another worker)."""
-    dispatcher = service.dispatcher
-    assert dispatcher is not None, "distributed mode only"
-    identity = process_identity()
-    runner = Worker(
-        service.settings,
-        service.store,
-        service.files,
-        service.models,
-        service.webhooks,
-        name="queue-worker",
-        claimant=identity,
-    )
-    aligner = service.models.get(model)  # before consuming: no job waits for a model load
+def consume(runner: Worker, dispatcher: Dispatcher, model: str) -> None:
+    """Run jobs of `model` from the queue with `runner` (its models on this process's GPU or
+    the CPU; not started: the queue feeds it) until the process is told to stop (SIGTERM,
+    Ctrl-C: the running job finishes first; SIGKILL: RabbitMQ gives its message to another
+    worker)."""
+    aligner = runner.models.get(model)  # before consuming: no job waits for a model load
+    handler = QueueWorker(runner, dispatcher, model)
     logger.info(
         "model %s ready on %s (%s); consuming queue %s as %s",
         model,
-        aligner.model.device,
+        runner.models.where(model),
         aligner.model.compute_type,
         queue_name(model),
-        identity,
+        handler.identity,
     )
-    handler = QueueWorker(runner, dispatcher, model)
     app = dispatcher.app
 
     @app.task(name=TASK, bind=True)  # type: ignore[untyped-decorator]
@@ -48,7 +37,7 @@ def consume(service: Service, model: str) -> None:
 
     worker = app.Worker(
         queues=[queue_name(model)],
-        hostname=f"{queue_name(model)}@{identity.replace('/', '.')}",
+        hostname=f"{queue_name(model)}@{handler.identity.replace('/', '.')}",
         without_gossip=True,
         without_mingle=True,
         without_heartbeat=True,
