@@ -219,16 +219,18 @@ def test_jobs_survive_an_object_store_restart_mid_run(
     late: list[str] = []
     upload = threading.Thread(target=lambda: late.append(submit(api, *SHORT)))
     upload.start()  # waits for the store, retrying
-    time.sleep(2)  # the store stays down a while (nothing to poll for: it is down)
+    assert cluster.api is not None
+    api_log = cluster.api.log
+    wait_until(
+        lambda: "object store: could not upload" in api_log.read_text(),
+        "the API retrying the upload while the store is down",
+    )
     cluster.store.start()
     upload.join(timeout=120)
     assert late, "the upload made during the outage was not accepted once the store was back"
     for job_id in [running, *queued, *late]:
         assert wait_for(api, job_id, 300)["status"] == "succeeded", job_id
         assert cluster.successes(job_id) == 1, job_id
-    logs = [w.log_text() for w in cluster.workers]
-    assert cluster.api is not None
-    assert "object store: could not" in cluster.api.log.read_text() + "".join(logs)
 
 
 def test_a_job_longer_than_the_consumer_timeout_finishes_once(
@@ -237,16 +239,15 @@ def test_a_job_longer_than_the_consumer_timeout_finishes_once(
     """RabbitMQ closes the channel of a delivery unacknowledged for longer than its consumer
     timeout and delivers the message again; the job must still run once, to its end."""
     cluster.broker.stop()
-    cluster.broker.configure(consumer_timeout_ms=4000)
+    cluster.broker.configure(consumer_timeout_ms=2000)
     cluster.broker.start()
     try:
         job_id = submit(api, *long_job)
-        started = time.monotonic()
         job = wait_for(api, job_id, 300)
         assert job["status"] == "succeeded"
-        assert time.monotonic() - started > 6  # longer than the timeout (it fires within 5 s)
         assert cluster.row(job_id)["attempts"] == 1
         assert cluster.successes(job_id) == 1
+        # The timeout did fire while the job ran (the broker closed the worker's channel).
         broker_log = "".join(p.read_text() for p in (cluster.broker.root / "log").glob("*.log"))
         assert "delivery acknowledgement on channel" in broker_log
         # Every worker is still there, and takes jobs.
