@@ -128,7 +128,8 @@ def _add_serve_command(commands: _Commands) -> None:
         "serve",
         help="run the HTTP service (settings from PODALIGN_* environment variables)",
         description="Run the HTTP service with its worker. Settings come from PODALIGN_* "
-        "environment variables (see the README).",
+        "environment variables (see the README). With PODALIGN_BROKER_URL (distributed mode) "
+        "it serves the API only: `podalign worker`s run the jobs.",
     )
     serve.add_argument(
         "--host", default=None, help="address to listen on (default: PODALIGN_HOST, 127.0.0.1)"
