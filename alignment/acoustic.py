@@ -99,6 +99,15 @@ class AcousticOptions:
     min_chunk_log_prob: float = -3.5
     #: A word moved further than this from its signal time keeps the signal time.
     max_shift_s: float = 0.5
+    #: A word Whisper gave less time than this was crammed in (crosstalk, text it could not
+    #: place): its signal time says little, so the path may move it up to
+    #: `max_crammed_shift_s`.
+    crammed_word_s: float = 0.06
+    max_crammed_shift_s: float = 2.0
+    #: An unsure word whose signal start lies this far outside the starts of the sure words
+    #: around it takes the path's time (it is out of order with them); closer, it keeps its
+    #: signal time.
+    order_slack_s: float = 0.1
     #: An acoustic edge this close to the edge of a pause in the signal moves onto it (the
     #: signal's 5 ms levels are sharper than the model's 20 ms frames there); 0 turns it off.
     pause_snap_s: float = 0.03
@@ -288,25 +297,54 @@ class AcousticRefiner:
         if path is None or np.mean([s.score for s in path]) < opts.min_chunk_log_prob:
             logger.debug("acoustic chunk %.2f-%.2f s implausible; signal times kept", *_ext(chunk))
             return {}
-        moved: dict[int, Span] = {}
+        found: dict[int, tuple[Span, float]] = {}
         position = 0
         for i in chunk.words:
             phones = path[position : position + len(labels[i])]
             position += len(labels[i])
-            span = self._word_span(chunk.start_s, phones)
+            found[i] = self._word_span(chunk.start_s, phones)
+        return self._accepted(chunk.words, found, spans)
+
+    def _accepted(
+        self,
+        words: list[int],
+        found: dict[int, tuple[Span, float]],
+        spans: Sequence[Span | None],
+    ) -> dict[int, Span]:
+        """The words whose path times are taken: those the model is sure of and that moved
+        plausibly far; and an unsure word whose signal time does not fit between the nearest
+        sure words around it (crosstalk, a crammed run), where the path, which keeps them in
+        order, is the better guess."""
+        opts = self.options
+        sure: dict[int, Span] = {}
+        for i in words:
+            (span, score), old = found[i], spans[i]
+            assert old is not None
+            crammed = old[1] - old[0] < opts.crammed_word_s
+            reach = opts.max_crammed_shift_s if crammed else opts.max_shift_s
+            if score >= opts.min_word_log_prob and abs(span[0] - old[0]) <= reach:
+                sure[i] = span
+        moved = dict(sure)
+        for k, i in enumerate(words):
+            if i in sure:
+                continue
+            before = next((sure[j] for j in reversed(words[:k]) if j in sure), None)
+            after = next((sure[j] for j in words[k + 1 :] if j in sure), None)
             old = spans[i]
             assert old is not None
-            if span is not None and abs(span[0] - old[0]) <= opts.max_shift_s:
-                moved[i] = span
+            if before is None or after is None:
+                continue
+            slack = opts.order_slack_s
+            if not before[0] - slack < old[0] < after[0] + slack:
+                moved[i] = found[i][0]
         return moved
 
-    def _word_span(self, offset_s: float, phones: list[LabelSpan]) -> Span | None:
+    def _word_span(self, offset_s: float, phones: list[LabelSpan]) -> tuple[Span, float]:
+        """The word's (start, end) on the path, and its phones' mean log-probability."""
         opts, frame = self.options, self.scorer.frame_s
-        if np.mean([p.score for p in phones]) < opts.min_word_log_prob:
-            return None
         start = offset_s + phones[0].first * frame + opts.start_offset_s
         end = offset_s + (phones[-1].last + 1) * frame + opts.end_offset_s
-        return start, end
+        return (start, end), float(np.mean([p.score for p in phones]))
 
 
 def snap_to_pauses(span: Span, pauses: Sequence[Span], radius_s: float) -> Span:
