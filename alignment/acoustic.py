@@ -29,6 +29,11 @@ MODEL_PACKAGE = "hama"
 MODEL_FILE = "assets/asr_waveform_fp16.onnx"
 MODEL_SHA256 = "a884b5ac55f8bbc00673e8cf6d2dd601aa76e5031dd85cf3de2f25b5987cd59a"
 VOCAB_FILE = "assets/g2p_vocab.json"
+#: The same package's grapheme-to-phoneme model (IPA out), for words the dictionary lacks.
+G2P_FILES = {
+    "assets/encoder.onnx": "b512084fdd78dcb532693828fe86c1675a950289c2805702b08b4c8a03dec3bb",
+    "assets/decoder_step.onnx": "024790900f2d865dd83df92f9772dd95cfc590b70698c49de3f73ddbdd44311f",
+}
 #: Languages whose words the lexicon can turn into phones.
 LANGUAGES = frozenset({"en"})
 
@@ -113,6 +118,61 @@ class AcousticOptions:
     pause_snap_s: float = 0.03
     #: Shortest word, seconds.
     min_word_s: float = 0.03
+
+
+def _from_ipa() -> dict[str, str]:
+    """The model's IPA tokens -> ARPAbet: each token stands for the first phone that lists it
+    first, else the first phone that lists it at all."""
+    out: dict[str, str] = {}
+    for rank in range(3):
+        for name, tokens in _IPA.items():
+            listed = tokens.split()
+            if len(listed) > rank:
+                out.setdefault(listed[rank], name)
+    return out
+
+
+_ARPABET = _from_ipa()
+
+
+def ipa_to_arpabet(tokens: Sequence[str]) -> list[str] | None:
+    """IPA phone tokens (as the G2P model writes them) as ARPAbet, None if one is unknown;
+    length and stress marks are dropped."""
+    out: list[str] = []
+    for token in tokens:
+        token = token.strip("ːˈˌ")
+        if not token:
+            continue
+        if token not in _ARPABET:
+            return None
+        out.append(_ARPABET[token])
+    return out or None
+
+
+class GraphemeModel:
+    """The pinned grapheme-to-phoneme model: an English word the dictionary lacks -> ARPAbet
+    phones (or None where it writes a phone outside the acoustic model's set)."""
+
+    def __init__(self) -> None:
+        from hama import G2PModel
+
+        folder = _package_folder(MODEL_PACKAGE)
+        for name, digest in G2P_FILES.items():
+            if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
+                raise AcousticModelError(
+                    "The pronunciation model is not the pinned one: install hama==1.3.13."
+                )
+        encoder, decoder = (folder / name for name in G2P_FILES)
+        self._model = G2PModel(
+            encoder_model_path=encoder,
+            decoder_step_model_path=decoder,
+            vocab_path=folder / VOCAB_FILE,
+            providers=["CPUExecutionProvider"],
+        )
+
+    def phones(self, word: str) -> list[str] | None:
+        result = self._model.predict(word)
+        return ipa_to_arpabet([a.phoneme for a in result.alignments])
 
 
 class PhoneScorer(Protocol):

@@ -14,7 +14,7 @@ import numpy as np
 from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
 
 from alignment.acoustic import LANGUAGES as ACOUSTIC_LANGUAGES
-from alignment.acoustic import AcousticRefiner, PhoneModel
+from alignment.acoustic import AcousticRefiner, GraphemeModel, PhoneModel
 from alignment.audio import (
     LEVEL_FRAME_S,
     SAMPLE_RATE,
@@ -81,9 +81,10 @@ class Aligner:
 
     @property
     def acoustic(self) -> AcousticRefiner:
-        """The phone-level refiner (its model and dictionary load on first use)."""
+        """The phone-level refiner (its models and dictionary load on first use)."""
         if self._acoustic is None:
-            self._acoustic = AcousticRefiner(PhoneModel(), Lexicon.load())
+            lexicon = Lexicon.load(guess=GraphemeModel().phones)
+            self._acoustic = AcousticRefiner(PhoneModel(), lexicon)
         return self._acoustic
 
     def align(

@@ -45,8 +45,45 @@ def test_spoken_words_spell_out_numbers_and_initialisms() -> None:
     assert spoken_words("U.S.") == ["u", "s"]
     assert spoken_words("well-known,") == ["well", "known"]
     assert spoken_words("I’m") == ["i'm"]
-    assert spoken_words("24th") == []
+    assert spoken_words("24th") == ["twenty", "fourth"]
+    assert spoken_words("12th") == ["twelfth"]
     assert say_integer(1_000_017) == ["one", "million", "seventeen"]
+
+
+def test_digits_expand_first_in_hyphenated_words_years_times_and_mixed_tokens() -> None:
+    assert spoken_words("24-year") == ["twenty", "four", "year"]
+    assert spoken_words("10-15%") == ["ten", "fifteen", "percent"]
+    assert spoken_words("2026.") == ["twenty", "twenty", "six"]
+    assert spoken_words("1984") == ["nineteen", "eighty", "four"]
+    assert spoken_words("2005") == ["two", "thousand", "five"]
+    assert spoken_words("2,026") == ["two", "thousand", "twenty", "six"]
+    assert spoken_words("9:30") == ["nine", "thirty"]
+    assert spoken_words("10:05") == ["ten", "oh", "five"]
+    assert spoken_words("Q2,") == ["q", "two"]
+    assert spoken_words("555-0199") == [
+        *["five", "hundred", "fifty", "five"],
+        *["oh", "one", "nine", "nine"],
+    ]
+    assert spoken_words("$2.50") == ["two", "dollars", "fifty"]
+    assert spoken_words("Dr.") == ["doctor"]
+    assert spoken_words("[adif]") == []
+    assert spoken_words("c#-sharp") == []
+
+
+def test_words_the_dictionary_lacks_are_guessed_once_each() -> None:
+    asked: list[str] = []
+
+    def guess(word: str) -> list[str] | None:
+        asked.append(word)
+        return ["F", "R", "EH1", "Z", "N", "AH0", "L"] if word == "fresnel" else None
+
+    lexicon = Lexicon({"the": "DH AH0", "lens": "L EH1 N Z"}, guess=guess)
+    fresnel = ["F", "R", "EH1", "Z", "N", "AH0", "L"]
+    assert lexicon.phones("Fresnel") == fresnel
+    assert lexicon.phones("fresnel-lens") == [*fresnel, "L", "EH1", "N", "Z"]
+    assert lexicon.phones("Zxqvbn") is None
+    assert lexicon.phones("zxqvbn.") is None
+    assert asked == ["fresnel", "zxqvbn"]
 
 
 def test_lexicon_gives_phones_or_none() -> None:
