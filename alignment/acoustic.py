@@ -116,6 +116,14 @@ class AcousticOptions:
     #: An acoustic edge this close to the edge of a pause in the signal moves onto it (the
     #: signal's 5 ms levels are sharper than the model's 20 ms frames there); 0 turns it off.
     pause_snap_s: float = 0.03
+    #: A word's end moves on to a pause that starts up to this much later: a held last sound
+    #: ("uh", "the" said slowly) outlasts the model's last spike.
+    end_reach_s: float = 0.15
+    #: A gap between two words with no pause in the signal, longer than `min_closed_gap_s`
+    #: (a stop's closure, which belongs to the next word) and at most `close_gap_s`, is given
+    #: to the word before (its held last sound: "slooow", "uhh"); 0: off.
+    close_gap_s: float = 1.0
+    min_closed_gap_s: float = 0.12
     #: Shortest word, seconds.
     min_word_s: float = 0.03
 
@@ -332,11 +340,14 @@ class AcousticRefiner:
         `pauses` the quiet stretches found in the signal."""
         labels = [self._labels(word) for word in words]
         out: list[tuple[Span | None, Refinement]] = [(span, "signal") for span in spans]
-        chunks = plan_chunks(spans, [bool(lab) for lab in labels], self.options)
+        opts = self.options
+        chunks = plan_chunks(spans, [bool(lab) for lab in labels], opts)
         for chunk in chunks:
             for index, span in self._align_chunk(samples, chunk, labels, spans).items():
-                out[index] = (snap_to_pauses(span, pauses, self.options.pause_snap_s), "acoustic")
-        return _in_order(out, self.options.min_word_s)
+                snapped = snap_to_pauses(span, pauses, opts.pause_snap_s, opts.end_reach_s)
+                out[index] = (snapped, "acoustic")
+        ordered = _in_order(out, opts.min_word_s)
+        return close_voiced_gaps(ordered, pauses, opts)
 
     def _labels(self, word: str) -> list[int]:
         phones = self.lexicon.phones(word)
@@ -407,16 +418,39 @@ class AcousticRefiner:
         return (start, end), float(np.mean([p.score for p in phones]))
 
 
-def snap_to_pauses(span: Span, pauses: Sequence[Span], radius_s: float) -> Span:
+def snap_to_pauses(
+    span: Span, pauses: Sequence[Span], radius_s: float, end_reach_s: float = 0.0
+) -> Span:
     """A start just after a pause moves to the pause's end, an end just before one to its
-    start, where the pause edge is within `radius_s`."""
+    start, where the pause edge is within `radius_s`; an end also moves on to a pause that
+    starts up to `end_reach_s` later (a held last sound: the path leaves it early)."""
     start, end = span
     for pause_start, pause_end in pauses:
         if abs(pause_end - start) <= radius_s and pause_end < end:
             start = pause_end
-        if abs(pause_start - end) <= radius_s and pause_start > start:
+        reach = -radius_s <= pause_start - end <= max(radius_s, end_reach_s)
+        if reach and pause_start > start:
             end = pause_start
+            break
     return start, end
+
+
+def close_voiced_gaps(
+    words: list[tuple[Span | None, Refinement]], pauses: Sequence[Span], opts: AcousticOptions
+) -> list[tuple[Span | None, Refinement]]:
+    """A gap between two words with no pause in it, longer than a stop's closure, is the
+    first word's held last sound: the word ends where the next starts."""
+    shortest_s, longest_s = opts.min_closed_gap_s, opts.close_gap_s
+    out = list(words)
+    for k in range(len(out) - 1):
+        (span, how), (following, _) = out[k], out[k + 1]
+        if span is None or following is None or how != "acoustic":
+            continue
+        gap = following[0] - span[1]
+        quiet = any(a < following[0] and span[1] < b for a, b in pauses)
+        if shortest_s < gap <= longest_s and not quiet:
+            out[k] = ((span[0], following[0]), how)
+    return out
 
 
 def _ext(chunk: Chunk) -> tuple[float, float]:

@@ -9,12 +9,14 @@ import numpy as np
 from alignment.acoustic import (
     AcousticOptions,
     AcousticRefiner,
+    close_voiced_gaps,
     plan_chunks,
     snap_to_pauses,
 )
 from alignment.audio import SAMPLE_RATE, Samples
 from alignment.ctc import Emissions, force_align
 from alignment.lexicon import Lexicon, say_integer, spoken_words
+from alignment.types import Refinement
 
 
 def _planted(frames: Sequence[int], classes: int, sure: float = -0.05) -> Emissions:
@@ -110,6 +112,21 @@ def test_edges_snap_onto_nearby_pauses_only() -> None:
     pauses = [(0.5, 1.0), (2.0, 2.5)]
     assert snap_to_pauses((1.02, 1.98), pauses, 0.03) == (1.0, 2.0)
     assert snap_to_pauses((1.1, 1.8), pauses, 0.03) == (1.1, 1.8)
+    # A held last sound: the end reaches on to a pause a little later, never back to one.
+    assert snap_to_pauses((1.1, 1.88), pauses, 0.03, end_reach_s=0.15) == (1.1, 2.0)
+    assert snap_to_pauses((1.1, 1.8), pauses, 0.03, end_reach_s=0.15) == (1.1, 1.8)
+    assert snap_to_pauses((2.6, 2.9), pauses, 0.03, end_reach_s=0.15) == (2.6, 2.9)
+
+
+def test_a_voiced_gap_goes_to_the_word_before_a_closure_or_a_pause_does_not() -> None:
+    words: list[tuple[tuple[float, float] | None, Refinement]] = [
+        ((0.0, 0.3), "acoustic"),  # then 0.4 s with no pause: its held last sound
+        ((0.7, 0.9), "acoustic"),  # then 0.05 s: a stop's closure, the next word's
+        ((0.95, 1.2), "acoustic"),  # then a pause
+        ((1.6, 1.8), "acoustic"),
+    ]
+    closed = close_voiced_gaps(words, [(1.3, 1.5)], AcousticOptions())
+    assert [span for span, _ in closed] == [(0.0, 0.7), (0.7, 0.9), (0.95, 1.2), (1.6, 1.8)]
 
 
 class _Scripted:
@@ -135,7 +152,9 @@ def _refine(sure: float) -> list[tuple[tuple[float, float] | None, str]]:
     refiner = AcousticRefiner(
         _Scripted(frames, sure),
         Lexicon({"cat": "K AE1 T", "dog": "D AA1 G"}),
-        AcousticOptions(start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0),
+        AcousticOptions(
+            start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0, end_reach_s=0.0, close_gap_s=0.0
+        ),
     )
     spans: list[tuple[float, float] | None] = [(0.25, 0.4), (0.42, 0.45), (0.55, 0.7)]
     return list(
