@@ -14,10 +14,11 @@ from typing import Protocol
 
 import numpy as np
 
-from alignment.audio import SAMPLE_RATE, Samples
+from alignment.audio import SAMPLE_RATE, Levels, Samples
 from alignment.ctc import Emissions, LabelSpan, force_align
 from alignment.errors import AcousticModelError
 from alignment.lexicon import Lexicon
+from alignment.refine import nearest_dip, smooth_levels
 from alignment.types import Refinement
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,12 @@ class AcousticOptions:
     #: A word's end moves on to a pause that starts up to this much later: a held last sound
     #: ("uh", "the" said slowly) outlasts the model's last spike.
     end_reach_s: float = 0.15
+    #: A start not on a pause moves to an energy dip this close that is `dip_min_drop_db`
+    #: quieter than the start (a near-silence between words, which the signal's 5 ms levels
+    #: place more sharply than the model's 20 ms frames; shallower dips are often inside
+    #: a word, such as a stop's closure); 0: off.
+    dip_radius_s: float = 0.02
+    dip_min_drop_db: float = 10.0
     #: A gap between two words with no pause in the signal, longer than `min_closed_gap_s`
     #: (a stop's closure, which belongs to the next word) and at most `close_gap_s`, is given
     #: to the word before (its held last sound: "slooow", "uhh"); 0: off.
@@ -335,16 +342,21 @@ class AcousticRefiner:
         words: Sequence[str],
         spans: Sequence[Span | None],
         pauses: Sequence[Span] = (),
+        levels: Levels | None = None,
     ) -> list[tuple[Span | None, Refinement]]:
         """Per word: its (start, end) and which pass set it; `spans` are the signal times,
-        `pauses` the quiet stretches found in the signal."""
+        `pauses` the quiet stretches found in the signal, `levels` its 5 ms frame levels."""
         labels = [self._labels(word) for word in words]
         out: list[tuple[Span | None, Refinement]] = [(span, "signal") for span in spans]
         opts = self.options
         chunks = plan_chunks(spans, [bool(lab) for lab in labels], opts)
+        smooth = smooth_levels(levels) if levels is not None and opts.dip_radius_s > 0 else None
         for chunk in chunks:
             for index, span in self._align_chunk(samples, chunk, labels, spans).items():
                 snapped = snap_to_pauses(span, pauses, opts.pause_snap_s, opts.end_reach_s)
+                if smooth is not None and snapped[0] == span[0]:
+                    dip = nearest_dip(smooth, span[0], opts.dip_radius_s, opts.dip_min_drop_db)
+                    snapped = (min(dip, snapped[1] - opts.min_word_s), snapped[1])
                 out[index] = (snapped, "acoustic")
         ordered = _in_order(out, opts.min_word_s)
         return close_voiced_gaps(ordered, pauses, opts)

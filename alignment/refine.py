@@ -134,7 +134,7 @@ def refine(
     if extra_pauses:
         found = merge_pauses(found, [s for s in extra_pauses if s[1] - s[0] >= opts.min_pause_s])
     pauses = _Pauses(found, opts.pause_radius_s)
-    smooth = np.convolve(levels.astype(np.float64), np.ones(3) / 3, mode="same")
+    smooth = smooth_levels(levels)
     order = [i for i, p in enumerate(placements) if p is not None]
     if order:
         _snap_first_start(order[0], starts, ends, pauses)
@@ -144,7 +144,7 @@ def refine(
         if nxt is None:
             _snap_last_end(index, starts, ends, pauses)
         elif not _snap_gap(index, nxt, after, starts, ends, pauses, opts):
-            boundary = _nearest_dip(smooth, starts[nxt], opts)
+            boundary = nearest_dip(smooth, starts[nxt], opts.dip_radius_s, opts.dip_min_drop_db)
             if starts[index] + opts.min_word_s < boundary < ends[nxt] - opts.min_word_s:
                 starts[nxt] = boundary
             ends[index] = starts[nxt]
@@ -191,15 +191,21 @@ def _snap_gap(
     return True
 
 
-def _nearest_dip(smooth: Array, moment: float, opts: RefineOptions) -> float:
-    """The quietest point within the dip radius, if it is clearly quieter than `moment`."""
+def smooth_levels(levels: Levels) -> Array:
+    """Frame levels averaged over 3 frames (15 ms), for finding dips."""
+    return np.convolve(levels.astype(np.float64), np.ones(3) / 3, mode="same")
+
+
+def nearest_dip(smooth: Array, moment: float, radius_s: float, min_drop_db: float) -> float:
+    """The quietest point within `radius_s` of `moment`, if it is at least `min_drop_db`
+    quieter than `moment`; else `moment`."""
     centre = round(moment / LEVEL_FRAME_S)
-    reach = round(opts.dip_radius_s / LEVEL_FRAME_S)
+    reach = round(radius_s / LEVEL_FRAME_S)
     lo, hi = max(0, centre - reach), min(len(smooth), centre + reach + 1)
     if hi <= lo or not 0 <= centre < len(smooth):
         return moment
     lowest = lo + int(np.argmin(smooth[lo:hi]))
-    if smooth[centre] - smooth[lowest] >= opts.dip_min_drop_db:
+    if smooth[centre] - smooth[lowest] >= min_drop_db:
         return lowest * LEVEL_FRAME_S
     return moment
 

@@ -13,7 +13,7 @@ from alignment.acoustic import (
     plan_chunks,
     snap_to_pauses,
 )
-from alignment.audio import SAMPLE_RATE, Samples
+from alignment.audio import SAMPLE_RATE, Levels, Samples
 from alignment.ctc import Emissions, force_align
 from alignment.lexicon import Lexicon, say_integer, spoken_words
 from alignment.types import Refinement
@@ -146,20 +146,31 @@ class _Scripted:
         return _planted((self.frames + [0] * 50)[first : first + count], 7, self.sure)
 
 
-def _refine(sure: float) -> list[tuple[tuple[float, float] | None, str]]:
+def _refine(
+    sure: float, options: AcousticOptions | None = None, levels: Levels | None = None
+) -> list[tuple[tuple[float, float] | None, str]]:
     # 1 s of audio; "cat" heard at frames 10-14, "dog" at 25-29 (0.2-0.3 s and 0.5-0.6 s).
     frames = [0] * 10 + [1, 2, 2, 3, 0] + [0] * 10 + [4, 5, 5, 6, 0] + [0] * 21
     refiner = AcousticRefiner(
         _Scripted(frames, sure),
         Lexicon({"cat": "K AE1 T", "dog": "D AA1 G"}),
-        AcousticOptions(
-            start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0, end_reach_s=0.0, close_gap_s=0.0
+        options
+        or AcousticOptions(
+            start_offset_s=0.0,
+            end_offset_s=0.0,
+            pause_snap_s=0.0,
+            end_reach_s=0.0,
+            close_gap_s=0.0,
+            dip_radius_s=0.0,
         ),
     )
     spans: list[tuple[float, float] | None] = [(0.25, 0.4), (0.42, 0.45), (0.55, 0.7)]
     return list(
         refiner.refine(
-            np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE, ["cat", "42nd", "dog"], spans
+            np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE,
+            ["cat", "42nd", "dog"],
+            spans,
+            levels=levels,
         )
     )
 
@@ -171,6 +182,17 @@ def test_words_move_onto_their_phones_and_the_rest_keep_signal_times() -> None:
     for (span, how), truth in ((cat, (0.2, 0.28)), (dog, (0.5, 0.58))):
         assert how == "acoustic" and span is not None
         assert np.allclose(span, truth, atol=0.011)
+
+
+def test_a_start_moves_onto_a_deep_dip_close_by_only() -> None:
+    options = AcousticOptions(start_offset_s=0.0, end_offset_s=0.0, close_gap_s=0.0)
+    levels = np.full(200, -20.0, dtype=np.float32)  # 5 ms frames
+    levels[42:45] = -45.0  # a near-silence 10-25 ms after "cat"'s first frame (0.2 s)
+    levels[100:103] = -26.0  # a shallow dip 10-25 ms after "dog"'s (0.5 s): inside speech
+    (cat, _), _, (dog, _) = _refine(-0.05, options, levels)
+    assert cat is not None and dog is not None
+    assert abs(cat[0] - 0.215) <= 0.006
+    assert abs(dog[0] - 0.5) <= 0.011
 
 
 def test_an_unsure_path_keeps_signal_times() -> None:
