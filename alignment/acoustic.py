@@ -114,6 +114,14 @@ class AcousticOptions:
     #: around it takes the path's time (it is out of order with them); closer, it keeps its
     #: signal time.
     order_slack_s: float = 0.1
+    #: At a turn (a sentence right after another), a first word scoring below this is looked
+    #: for again alone (with the `turn_words` words from it), from up to `turn_search_s`
+    #: earlier but not before the word before starts: another voice may have started under
+    #: the last word (crosstalk). It moves where it scores `turn_gain_log_prob` better.
+    turn_unsure_log_prob: float = -3.0
+    turn_words: int = 8
+    turn_search_s: float = 0.8
+    turn_gain_log_prob: float = 1.0
     #: An acoustic edge this close to the edge of a pause in the signal moves onto it (the
     #: signal's 5 ms levels are sharper than the model's 20 ms frames there); 0 turns it off.
     pause_snap_s: float = 0.03
@@ -351,14 +359,18 @@ class AcousticRefiner:
         opts = self.options
         chunks = plan_chunks(spans, [bool(lab) for lab in labels], opts)
         smooth = smooth_levels(levels) if levels is not None and opts.dip_radius_s > 0 else None
+        turns = [False, *(ends_sentence(word) for word in words[:-1])]
+        onsets: list[int] = []
         for chunk in chunks:
-            for index, span in self._align_chunk(samples, chunk, labels, spans).items():
+            moved, moved_turns = self._align_chunk(samples, chunk, labels, (spans, turns))
+            onsets += moved_turns
+            for index, span in moved.items():
                 snapped = snap_to_pauses(span, pauses, opts.pause_snap_s, opts.end_reach_s)
                 if smooth is not None and snapped[0] == span[0]:
                     dip = nearest_dip(smooth, span[0], opts.dip_radius_s, opts.dip_min_drop_db)
                     snapped = (min(dip, snapped[1] - opts.min_word_s), snapped[1])
                 out[index] = (snapped, "acoustic")
-        ordered = _in_order(out, opts.min_word_s)
+        ordered = _in_order(_yield_to_onsets(out, opts.min_word_s, onsets), opts.min_word_s)
         return close_voiced_gaps(ordered, pauses, opts)
 
     def _labels(self, word: str) -> list[int]:
@@ -370,23 +382,77 @@ class AcousticRefiner:
         samples: Samples,
         chunk: Chunk,
         labels: Sequence[list[int]],
-        spans: Sequence[Span | None],
-    ) -> dict[int, Span]:
+        spans_and_turns: tuple[Sequence[Span | None], Sequence[bool]],
+    ) -> tuple[dict[int, Span], list[int]]:
+        """The chunk's words moved onto the path, and the turns whose new voice was found
+        under the words before."""
         opts = self.options
+        spans, turns = spans_and_turns
         a, b = round(chunk.start_s * SAMPLE_RATE), round(chunk.end_s * SAMPLE_RATE)
         emissions = self.scorer.emissions(samples[a:b])
-        sequence = [label for i in chunk.words for label in labels[i]]
-        path = force_align(emissions, sequence, blank=0)
-        if path is None or np.mean([s.score for s in path]) < opts.min_chunk_log_prob:
+        found = self._path(emissions, chunk.start_s, chunk.words, labels)
+        if found is None or np.mean([s for _, s in found.values()]) < opts.min_chunk_log_prob:
             logger.debug("acoustic chunk %.2f-%.2f s implausible; signal times kept", *_ext(chunk))
-            return {}
+            return {}, []
+        onsets = [
+            turn
+            for k, turn in enumerate(chunk.words)
+            if k > 0 and turns[turn] and self._turn_onset(emissions, chunk, k, (labels, found))
+        ]
+        return self._accepted(chunk.words, found, spans), onsets
+
+    def _path(
+        self, emissions: Emissions, offset_s: float, words: list[int], labels: Sequence[list[int]]
+    ) -> dict[int, tuple[Span, float]] | None:
+        """Each word's (start, end) on the best path through `emissions` (which start at
+        `offset_s`) and its phones' mean log-probability; None if there is no path."""
+        path = force_align(emissions, [label for i in words for label in labels[i]], blank=0)
+        if path is None:
+            return None
         found: dict[int, tuple[Span, float]] = {}
         position = 0
-        for i in chunk.words:
-            phones = path[position : position + len(labels[i])]
+        for i in words:
+            found[i] = self._word_span(offset_s, path[position : position + len(labels[i])])
             position += len(labels[i])
-            found[i] = self._word_span(chunk.start_s, phones)
-        return self._accepted(chunk.words, found, spans)
+        return found
+
+    def _turn_onset(
+        self,
+        emissions: Emissions,
+        chunk: Chunk,
+        k: int,
+        labels_and_found: tuple[Sequence[list[int]], dict[int, tuple[Span, float]]],
+    ) -> bool:
+        """At a turn (a sentence right after another) whose first word the path is unsure
+        of, the next speaker may have started under the last one's last word, which the path
+        gave the time: align the new sentence alone from up to `turn_search_s` earlier (not
+        before that word starts). Where its first word is clearly surer there, its words take
+        those times up to where both paths agree (updated in `found`). Whether it moved."""
+        opts, frame = self.options, self.scorer.frame_s
+        labels, found = labels_and_found
+        turn = chunk.words[k]
+        (onset, _), score = found[turn]
+        if score >= opts.turn_unsure_log_prob:
+            return False
+        sentence = chunk.words[k : k + opts.turn_words]
+        before = found[chunk.words[k - 1]][0][0]
+        earliest = max(onset - opts.turn_search_s, before + frame)
+        first = max(0, round((earliest - chunk.start_s) / frame))
+        last = round((found[sentence[-1]][0][1] - chunk.start_s) / frame) + 5
+        alone = self._path(emissions[first:last], chunk.start_s + first * frame, sentence, labels)
+        if alone is None:
+            return False
+        (new_onset, _), new_score = alone[turn]
+        if new_score < score + opts.turn_gain_log_prob or new_onset > onset - 2 * frame:
+            return False
+        for i in sentence:
+            if alone[i][0][0] >= found[i][0][0] - frame:
+                break
+            found[i] = alone[i]
+        logger.debug(
+            "turn at word %d: the new voice starts at %.2f s, not %.2f", turn, new_onset, onset
+        )
+        return True
 
     def _accepted(
         self,
@@ -467,6 +533,24 @@ def close_voiced_gaps(
 
 def _ext(chunk: Chunk) -> tuple[float, float]:
     return chunk.start_s, chunk.end_s
+
+
+def ends_sentence(word: str) -> bool:
+    """Whether a written word closes a sentence (the next may be another speaker's)."""
+    return word.rstrip("\"')]»”’").endswith((".", "?", "!"))
+
+
+def _yield_to_onsets(
+    words: list[tuple[Span | None, Refinement]], min_word_s: float, onsets: Sequence[int]
+) -> list[tuple[Span | None, Refinement]]:
+    """Where a new voice was found to start under the word before it, that word ends by its
+    start (it keeps its own start: words stay in order)."""
+    out = list(words)
+    for turn in onsets:
+        onset, (span, how) = out[turn][0], out[turn - 1]
+        if onset is not None and span is not None:
+            out[turn - 1] = ((span[0], max(span[0] + min_word_s, min(span[1], onset[0]))), how)
+    return out
 
 
 def _in_order(

@@ -197,3 +197,53 @@ def test_a_start_moves_onto_a_deep_dip_close_by_only() -> None:
 
 def test_an_unsure_path_keeps_signal_times() -> None:
     assert [how for _, how in _refine(sure=-5.0)] == ["signal"] * 3
+
+
+class _TwoVoices:
+    """A phone scorer hearing two voices at once: each 20 ms frame holds the classes
+    planted in it (several where both speak)."""
+
+    frame_s = 0.02
+
+    def __init__(self, frames: list[set[int]]) -> None:
+        self.frames = frames
+
+    def classes(self, phones: Sequence[str]) -> list[int] | None:
+        return [{"K": 1, "AE1": 2, "T": 3, "D": 4, "AA1": 5, "G": 6}[p] for p in phones]
+
+    def emissions(self, samples: Samples) -> Emissions:
+        first, count = round(float(samples[0]) * 50), len(samples) * 50 // SAMPLE_RATE
+        heard = (self.frames + [{0}] * 50)[first : first + count]
+        emissions = np.full((len(heard), 7), -6.0, dtype=np.float32)
+        for t, classes in enumerate(heard):
+            emissions[t, list(classes)] = -0.05
+        return emissions
+
+
+def _crosstalk(text: list[str]) -> list[tuple[tuple[float, float] | None, str]]:
+    # "cat" (K at frame 10, AE 11-14, T 15-16) and, under its vowel, "dog" (D 12, AA 13,
+    # G 14): one path for both must put "dog" after T, where it is not heard.
+    frames = [{0}] * 10 + [{1}, {2}, {2, 4}, {2, 5}, {2, 6}, {3}, {3}] + [{0}] * 33
+    refiner = AcousticRefiner(
+        _TwoVoices(frames),
+        Lexicon({"cat": "K AE1 T", "dog": "D AA1 G"}),
+        AcousticOptions(
+            start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0, end_reach_s=0.0, dip_radius_s=0
+        ),
+    )
+    spans: list[tuple[float, float] | None] = [(0.2, 0.34), (0.34, 0.36)]
+    samples = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
+    return list(refiner.refine(samples, text, spans))
+
+
+def test_a_new_sentence_starts_where_its_voice_does_under_the_last_word() -> None:
+    (cat, _), (dog, how) = _crosstalk(["Cat.", "Dog"])
+    assert cat is not None and dog is not None and how == "acoustic"
+    assert abs(dog[0] - 0.24) <= 0.011  # D's frame, not after T (0.32 or later)
+    assert abs(cat[0] - 0.2) <= 0.011 and cat[1] <= dog[0]  # cut where the new voice starts
+
+
+def test_inside_a_sentence_the_path_keeps_the_words_in_turn() -> None:
+    (cat, _), (dog, _) = _crosstalk(["cat", "dog"])
+    assert cat is not None and dog is not None
+    assert dog[0] >= 0.32 - 0.011
