@@ -351,9 +351,12 @@ class AcousticRefiner:
         spans: Sequence[Span | None],
         pauses: Sequence[Span] = (),
         levels: Levels | None = None,
+        unvoiced: Sequence[Span] = (),
     ) -> list[tuple[Span | None, Refinement]]:
         """Per word: its (start, end) and which pass set it; `spans` are the signal times,
-        `pauses` the quiet stretches found in the signal, `levels` its 5 ms frame levels."""
+        `pauses` the quiet stretches found in the signal (sharp edges: words snap to them),
+        `levels` its 5 ms frame levels, `unvoiced` more stretches without voice (a voice-
+        activity model's: breath or room noise that is not quiet)."""
         labels = [self._labels(word) for word in words]
         out: list[tuple[Span | None, Refinement]] = [(span, "signal") for span in spans]
         opts = self.options
@@ -371,7 +374,7 @@ class AcousticRefiner:
                     snapped = (min(dip, snapped[1] - opts.min_word_s), snapped[1])
                 out[index] = (snapped, "acoustic")
         ordered = _in_order(_yield_to_onsets(out, opts.min_word_s, onsets), opts.min_word_s)
-        return close_voiced_gaps(ordered, pauses, opts)
+        return close_voiced_gaps(ordered, [*pauses, *unvoiced], opts)
 
     def _labels(self, word: str) -> list[int]:
         phones = self.lexicon.phones(word)
@@ -471,7 +474,10 @@ class AcousticRefiner:
             assert old is not None
             crammed = old[1] - old[0] < opts.crammed_word_s
             reach = opts.max_crammed_shift_s if crammed else opts.max_shift_s
-            if score >= opts.min_word_log_prob and abs(span[0] - old[0]) <= reach:
+            # How far the path takes the start out of the word's signal span (Whisper's span
+            # often takes in a pause before the word: a start inside it is no move away).
+            moved_s = max(0.0, old[0] - span[0], span[0] - old[1])
+            if score >= opts.min_word_log_prob and moved_s <= reach:
                 sure[i] = span
         moved = dict(sure)
         for k, i in enumerate(words):

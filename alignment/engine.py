@@ -238,7 +238,8 @@ class Aligner:
                 logger.debug("no acoustic pass for %r: signal refinement only", language)
             return [(span, "signal") for span in times]
         pauses = [(p.start, p.end) for p in find_pauses(levels, RefineOptions().min_pause_s)]
-        return self.acoustic.refine(samples, [t.text for t in speech], times, pauses, levels)
+        words = [t.text for t in speech]
+        return self.acoustic.refine(samples, words, times, pauses, levels, extra or ())
 
 
 def _word(

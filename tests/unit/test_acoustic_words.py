@@ -195,6 +195,20 @@ def test_a_start_moves_onto_a_deep_dip_close_by_only() -> None:
     assert abs(dog[0] - 0.5) <= 0.011
 
 
+def test_a_start_inside_the_words_own_span_is_no_move_away() -> None:
+    # Whisper's span for "dog" takes in 0.6 s of pause before it: the path's start, 0.6 s
+    # after the span's start (more than `max_shift_s`) but inside the span, is taken.
+    frames = [0] * 35 + [4, 5, 5, 6, 0] + [0] * 10
+    refiner = AcousticRefiner(
+        _Scripted(frames, -0.05),
+        Lexicon({"dog": "D AA1 G"}),
+        AcousticOptions(start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0),
+    )
+    samples = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
+    ((inside, how),) = refiner.refine(samples, ["dog"], [(0.1, 0.75)])
+    assert how == "acoustic" and inside is not None and abs(inside[0] - 0.7) <= 0.011
+
+
 def test_an_unsure_path_keeps_signal_times() -> None:
     assert [how for _, how in _refine(sure=-5.0)] == ["signal"] * 3
 
