@@ -103,7 +103,9 @@ class AcousticOptions:
     min_word_log_prob: float = -6.0
     #: A chunk whose phones score below this mean log-probability is not used at all.
     min_chunk_log_prob: float = -3.5
-    #: A word moved further than this from its signal time keeps the signal time.
+    #: A word whose path start lies further than this outside its signal span keeps the
+    #: signal time (a start inside the span is no move: Whisper's span often takes in the
+    #: pause before the word).
     max_shift_s: float = 0.5
     #: A word Whisper gave less time than this was crammed in (crosstalk, text it could not
     #: place): its signal time says little, so the path may move it up to
