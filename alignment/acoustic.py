@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from alignment.audio import SAMPLE_RATE, Levels, Samples
 from alignment.ctc import Emissions, LabelSpan, force_align
@@ -136,6 +137,8 @@ class AcousticOptions:
     #: a word, such as a stop's closure); 0: off.
     dip_radius_s: float = 0.02
     dip_min_drop_db: float = 10.0
+    #: Words this close on the path abut (no gap between them).
+    abut_s: float = 0.02
     #: A gap between two words with no pause in the signal, longer than `min_closed_gap_s`
     #: (a stop's closure, which belongs to the next word) and at most `close_gap_s`, is given
     #: to the word before (its held last sound: "slooow", "uhh"); 0: off.
@@ -363,18 +366,19 @@ class AcousticRefiner:
         out: list[tuple[Span | None, Refinement]] = [(span, "signal") for span in spans]
         opts = self.options
         chunks = plan_chunks(spans, [bool(lab) for lab in labels], opts)
-        smooth = smooth_levels(levels) if levels is not None and opts.dip_radius_s > 0 else None
         turns = [False, *(ends_sentence(word) for word in words[:-1])]
         onsets: list[int] = []
+        on_pause: set[int] = set()
         for chunk in chunks:
             moved, moved_turns = self._align_chunk(samples, chunk, labels, (spans, turns))
             onsets += moved_turns
             for index, span in moved.items():
                 snapped = snap_to_pauses(span, pauses, opts.pause_snap_s, opts.end_reach_s)
-                if smooth is not None and snapped[0] == span[0]:
-                    dip = nearest_dip(smooth, span[0], opts.dip_radius_s, opts.dip_min_drop_db)
-                    snapped = (min(dip, snapped[1] - opts.min_word_s), snapped[1])
                 out[index] = (snapped, "acoustic")
+                if snapped[0] != span[0]:
+                    on_pause.add(index)
+        if levels is not None and opts.dip_radius_s > 0:
+            out = onto_dips(out, smooth_levels(levels), on_pause, opts)
         ordered = _in_order(_yield_to_onsets(out, opts.min_word_s, onsets), opts.min_word_s)
         return close_voiced_gaps(ordered, [*pauses, *unvoiced], opts)
 
@@ -541,6 +545,27 @@ def close_voiced_gaps(
 
 def _ext(chunk: Chunk) -> tuple[float, float]:
     return chunk.start_s, chunk.end_s
+
+
+def onto_dips(
+    words: list[tuple[Span | None, Refinement]],
+    smooth: npt.NDArray[np.float64],
+    on_pause: set[int],
+    opts: AcousticOptions,
+) -> list[tuple[Span | None, Refinement]]:
+    """A word's start that is not on a pause moves onto a deep energy dip close by: later
+    always; earlier only where the word before runs up to it on the path (a dip in a gap
+    before the word is silence the word starts after)."""
+    out = list(words)
+    for k, (span, how) in enumerate(out):
+        if span is None or how != "acoustic" or k in on_pause:
+            continue
+        dip = nearest_dip(smooth, span[0], opts.dip_radius_s, opts.dip_min_drop_db)
+        before = out[k - 1][0] if k > 0 else None
+        abuts = before is not None and before[1] >= span[0] - opts.abut_s
+        if dip > span[0] or (dip < span[0] and abuts):
+            out[k] = ((min(dip, span[1] - opts.min_word_s), span[1]), how)
+    return out
 
 
 def ends_sentence(word: str) -> bool:
