@@ -14,7 +14,7 @@ import numpy as np
 from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
 
 from alignment.acoustic import LANGUAGES as ACOUSTIC_LANGUAGES
-from alignment.acoustic import AcousticRefiner, PhoneModel
+from alignment.acoustic import AcousticRefiner, GraphemeModel, PhoneModel
 from alignment.audio import (
     LEVEL_FRAME_S,
     SAMPLE_RATE,
@@ -92,9 +92,10 @@ class Aligner:
 
     @property
     def acoustic(self) -> AcousticRefiner:
-        """The phone-level refiner (its model and dictionary load on first use)."""
+        """The phone-level refiner (its models and dictionary load on first use)."""
         if self._acoustic is None:
-            self._acoustic = AcousticRefiner(PhoneModel(), Lexicon.load())
+            lexicon = Lexicon.load(guess=GraphemeModel().phones)
+            self._acoustic = AcousticRefiner(PhoneModel(), lexicon)
         return self._acoustic
 
     def align(
@@ -249,7 +250,8 @@ class Aligner:
                 logger.debug("no acoustic pass for %r: signal refinement only", language)
             return [(span, "signal") for span in times]
         pauses = [(p.start, p.end) for p in find_pauses(levels, RefineOptions().min_pause_s)]
-        return self.acoustic.refine(samples, [t.text for t in speech], times, pauses)
+        words = [t.text for t in speech]
+        return self.acoustic.refine(samples, words, times, pauses, levels, extra or ())
 
 
 def _word(
