@@ -17,7 +17,7 @@ COPY pyproject.toml README.md ./
 COPY alignment ./alignment
 COPY app ./app
 RUN python -m venv /opt/podalign \
-    && /opt/podalign/bin/pip install --constraint docker/constraints.txt .
+    && /opt/podalign/bin/pip install --constraint docker/constraints.txt '.[distributed]'
 
 FROM ${PYTHON_IMAGE} AS cpu
 COPY --from=cpu-build /opt/podalign /opt/podalign
@@ -53,7 +53,7 @@ COPY pyproject.toml README.md ./
 COPY alignment ./alignment
 COPY app ./app
 RUN python3 -m venv /opt/podalign \
-    && /opt/podalign/bin/pip install --constraint docker/constraints.txt .
+    && /opt/podalign/bin/pip install --constraint docker/constraints.txt '.[distributed]'
 
 FROM ${CUDA_IMAGE} AS gpu
 ENV DEBIAN_FRONTEND=noninteractive

@@ -25,7 +25,8 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # System packages the tests need, installed once with apt-get when missing (it says which and
-# why): espeak-ng, ffmpeg, Chromium, docker-compose, PostgreSQL, mount. The engine needs none.
+# why): espeak-ng, ffmpeg, Chromium, docker-compose, PostgreSQL, mount, RabbitMQ. The engine
+# needs none.
 test-tools:
 	@scripts/install-test-tools
 
@@ -42,6 +43,7 @@ lint: install-dev test-tools
 	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
 	docker-compose -f docker-compose.yml config -q
+	docker-compose -f docker-compose.distributed.yml config -q
 
 typecheck: install-dev
 	$(BIN)/mypy

@@ -128,7 +128,8 @@ def _add_serve_command(commands: _Commands) -> None:
         "serve",
         help="run the HTTP service (settings from PODALIGN_* environment variables)",
         description="Run the HTTP service with its worker. Settings come from PODALIGN_* "
-        "environment variables (see the README).",
+        "environment variables (see the README). With PODALIGN_BROKER_URL (distributed mode) "
+        "it serves the API only: `podalign worker`s run the jobs.",
     )
     serve.add_argument(
         "--host", default=None, help="address to listen on (default: PODALIGN_HOST, 127.0.0.1)"
@@ -137,11 +138,19 @@ def _add_serve_command(commands: _Commands) -> None:
 
 
 def _add_worker_command(commands: _Commands) -> None:
-    commands.add_parser(
+    worker = commands.add_parser(
         "worker",
         help="run only the job worker(s), next to an API-only `serve` (PODALIGN_WORKERS=0)",
         description="Run PODALIGN_WORKERS (at least one) worker threads on the same database "
-        "and data directory as the service, without HTTP. Stops on SIGTERM or Ctrl-C.",
+        "and data directory as the service, without HTTP. With PODALIGN_BROKER_URL "
+        "(distributed mode): one process that takes the jobs of one model from the queue, on "
+        "any host. Stops on SIGTERM or Ctrl-C.",
+    )
+    worker.add_argument(
+        "--model",
+        default=None,
+        help="the model to load, and in distributed mode the only one whose queue is consumed "
+        "(default: PODALIGN_MODEL)",
     )
 
 
@@ -244,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "worker":
-        return _worker()
+        return _worker(args.model)
     if args.command == "download-model":
         return _download_model(args)
     if args.command == "healthcheck":
@@ -254,14 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     return _align(args)
 
 
-def _worker() -> int:
+def _worker(model: str | None) -> int:
     from app.main import build_service, start_workers, stop_workers
 
-    settings = Settings()
+    settings = Settings(model=model) if model else Settings()
     if not _options_ready(settings):
         return EXIT_USAGE
     if not _storage_ready(settings):
         return EXIT_STORAGE
+    if settings.distributed:
+        return _queue_worker(settings)
     service = build_service(settings, workers=max(1, settings.workers))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -270,6 +281,36 @@ def _worker() -> int:
     logging.getLogger(__name__).info("%d worker(s) running", len(service.workers))
     stop.wait()
     stop_workers(service)
+    return 0
+
+
+def _queue_worker(settings: Settings) -> int:
+    """Distributed mode: the process is a Celery worker; the webhook sender and the cluster's
+    periodic duties run beside it."""
+    from app.cluster import process_identity
+    from app.consumer import consume
+    from app.main import build_service, start_workers, stop_workers, worker_models
+    from app.worker import Worker
+
+    service = build_service(settings)
+    assert service.dispatcher is not None
+    # One process per GPU: the first of PODALIGN_DEVICE_INDEX (start one process per GPU, each
+    # with its own index), or the CPU.
+    models = worker_models(settings, 1)[0]
+    runner = Worker(
+        settings,
+        service.store,
+        service.files,
+        models,
+        service.webhooks,
+        name="queue-worker",
+        claimant=process_identity(),
+    )
+    start_workers(service)
+    try:
+        consume(runner, service.dispatcher, settings.model)
+    finally:
+        stop_workers(service)
     return 0
 
 
@@ -377,6 +418,8 @@ def _serve(args: argparse.Namespace) -> int:
     log = logging.getLogger(__name__)
     log.info("data directory %s", settings.data_dir.resolve())
     log.info("page and API on http://%s:%d (API docs at /docs)", host, port)
+    if settings.distributed:
+        log.info("distributed mode: API only; jobs run on `podalign worker`s via the queue")
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
     return 0
 
@@ -393,6 +436,10 @@ def _options_ready(settings: Settings) -> bool:
         place_workers(settings.device, settings.device_index, max(1, settings.workers))
     except AlignmentError as exc:
         print(f"error: {exc.code}: {exc.message} (PODALIGN_* settings)", file=sys.stderr)
+        return False
+    problem = settings.distributed_problem()
+    if problem is not None:
+        print(f"error: invalid_settings: {problem}", file=sys.stderr)
         return False
     return True
 

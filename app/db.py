@@ -52,6 +52,8 @@ class Job(Base):
     owner: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     #: The claim slot of the process running it (see app.claims).
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: Distributed mode: when the job's queue message was last sent (database clock).
+    published_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class WebhookDelivery(Base):
@@ -69,6 +71,17 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     gave_up_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ClusterLease(Base):
+    """A duty that one process of a cluster holds at a time (the periodic sweeps): whoever
+    holds an unexpired row does it. Times come from the database's clock."""
+
+    __tablename__ = "cluster_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[float] = mapped_column(Float)
 
 
 class ApiKey(Base):

@@ -1,4 +1,6 @@
-"""Where a job's files live: `<data dir>/jobs/<id>/` with server-chosen names only."""
+"""Where a job's files live: `<data dir>/jobs/<id>/` with server-chosen names only. `JobFiles`
+is the interface every store has; this one keeps the files in the local folder, and
+`app.objectstore.ObjectStoreFiles` keeps them in S3-compatible storage behind the same methods."""
 
 from __future__ import annotations
 
@@ -6,6 +8,9 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.storage import StorageError
@@ -15,13 +20,38 @@ from app.storage import StorageError
 STALE_INCOMING_S = 24 * 3600.0
 
 
+@dataclass(frozen=True)
+class JobInputs:
+    """A job's inputs as local files, for as long as the worker needs them."""
+
+    audio: Path
+    transcript: Path
+
+
 class JobFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
 
     def folder(self, job_id: str) -> Path:
+        """The job's local folder (for an object store: a cache of its result and renders)."""
         return self.root / job_id
+
+    @contextmanager
+    def inputs(self, job_id: str) -> Iterator[JobInputs]:
+        """The audio and transcript as local files while the block runs."""
+        yield JobInputs(self.audio(job_id), self.transcript(job_id))
+
+    def stored_result(self, job_id: str, attempt: int) -> Path | None:
+        """The result that claim number `attempt` stored, as a local file; None when it is
+        gone. Here there is one result file (the claim's fencing token guards its row)."""
+        path = self.result(job_id)
+        return path if path.exists() else None
+
+    def local_audio(self, job_id: str) -> Path | None:
+        """The uploaded audio as a local file, when this store has one."""
+        path = self.audio(job_id)
+        return path if path.exists() else None
 
     def audio(self, job_id: str) -> Path:
         return self.folder(job_id) / "audio"
@@ -48,7 +78,7 @@ class JobFiles:
         shutil.rmtree(self.root / f".incoming-{job_id}", ignore_errors=True)
         shutil.rmtree(self.folder(job_id), ignore_errors=True)
 
-    def write_result(self, job_id: str, data: bytes) -> None:
+    def write_result(self, job_id: str, data: bytes, attempt: int = 0) -> None:
         """Atomically: a reader sees the old file or the whole new one."""
         temporary = self.result(job_id).with_suffix(".tmp")
         temporary.write_bytes(data)

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, select, text, update
+from sqlalchemy import ColumnElement, Engine, Float, cast, extract, func, select, text, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,10 +33,28 @@ class NewJob:
     refine: str | None = None
 
 
+def database_clock(engine: Engine) -> ColumnElement[float]:
+    """The database server's time in seconds since the epoch, as SQL: leases are measured by
+    it, so hosts whose clocks disagree still agree on when a lease ends."""
+    if engine.dialect.name == "postgresql":
+        return cast(extract("epoch", func.clock_timestamp()), Float)
+    # SQLite runs inside this process: its clock is the host's.
+    return cast((func.julianday("now") - 2440587.5) * 86400.0, Float)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a process saw of a running job before deciding whether its holder is gone."""
+
+    attempt: int
+    lease_expires_at: float | None
+
+
 class JobStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+        self.now = database_clock(engine)
 
     def create(self, new: NewJob, job_id: str | None = None) -> Job:
         job = Job(
@@ -120,20 +138,78 @@ class JobStore:
             )
             if candidate is None:
                 return None
-            now = time.time()
+        return self.claim(candidate, lease_s, claimant)
+
+    def claim(self, job_id: str, lease_s: float, claimant: str | None = None) -> Job | None:
+        """Take the job if it is still queued (only one claimant's UPDATE can match); its
+        attempt number, one more than before, is the claim's fencing token."""
+        with self._sessions.begin() as session:
             claimed = session.execute(
                 update(Job)
-                .where(Job.id == candidate, Job.status == "queued")
+                .where(Job.id == job_id, Job.status == "queued")
                 .values(
                     status="running",
                     stage="starting",
-                    started_at=now,
-                    lease_expires_at=now + lease_s,
+                    started_at=self.now,
+                    lease_expires_at=self.now + lease_s,
                     attempts=Job.attempts + 1,
                     claimed_by=claimant,
                 )
             ).rowcount  # type: ignore[attr-defined]
-        return self.get(candidate) if claimed == 1 else None
+        return self.get(job_id) if claimed == 1 else None
+
+    def take_over(
+        self, job_id: str, seen: Claim, lease_s: float, claimant: str, max_attempts: int
+    ) -> Job | None:
+        """Claim a running job whose holder is gone, if its claim is still the one `seen`
+        (same attempt, lease not renewed since): the next attempt, or, once the attempts are
+        used up, the job fails. None when another process got there first."""
+        still_seen = [
+            Job.id == job_id,
+            Job.status == "running",
+            Job.attempts == seen.attempt,
+            Job.lease_expires_at == seen.lease_expires_at
+            if seen.lease_expires_at is not None
+            else Job.lease_expires_at.is_(None),
+        ]
+        if seen.attempt >= max_attempts:
+            values: dict[str, Any] = {
+                "status": "failed",
+                "stage": "done",
+                "finished_at": time.time(),
+                "lease_expires_at": None,
+                **_worker_lost(seen.attempt),
+            }
+        else:
+            values = {
+                "stage": "starting",
+                "progress": 0.0,
+                "started_at": self.now,
+                "lease_expires_at": self.now + lease_s,
+                "attempts": Job.attempts + 1,
+                "claimed_by": claimant,
+            }
+        with self._sessions.begin() as session:
+            matched = session.execute(update(Job).where(*still_seen).values(**values)).rowcount  # type: ignore[attr-defined]
+        return self.get(job_id) if matched == 1 else None
+
+    def mark_published(self, job_id: str) -> None:
+        """Record that the job's queue message was just sent (database clock)."""
+        with self._sessions.begin() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(published_at=self.now))
+
+    def unpublished(self, older_than_s: float, limit: int = 500) -> list[tuple[str, str]]:
+        """(id, model) of queued jobs whose message was never sent or was sent more than
+        `older_than_s` ago (the broker may have lost it), oldest first."""
+        stale = Job.published_at.is_(None) | (Job.published_at < self.now - older_than_s)
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Job.id, Job.model)
+                .where(Job.status == "queued", stale)
+                .order_by(Job.created_at)
+                .limit(limit)
+            )
+            return [(job_id, model) for job_id, model in rows]
 
     def report(
         self, job_id: str, attempt: int, stage: str, progress: float, lease_s: float
@@ -145,7 +221,7 @@ class JobStore:
             matched = session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
-                .values(stage=stage, progress=progress, lease_expires_at=time.time() + lease_s)
+                .values(stage=stage, progress=progress, lease_expires_at=self.now + lease_s)
             ).rowcount  # type: ignore[attr-defined]
         return bool(matched == 1)
 
@@ -178,7 +254,13 @@ class JobStore:
             session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status == "running", Job.attempts == attempt)
-                .values(status="queued", stage="queued", progress=0.0, lease_expires_at=None)
+                .values(
+                    status="queued",
+                    stage="queued",
+                    progress=0.0,
+                    lease_expires_at=None,
+                    published_at=None,  # distributed mode: the sweeper sends it again
+                )
             )
 
     def cancel(self, job_id: str) -> str | None:
@@ -206,7 +288,7 @@ class JobStore:
     def recover(self, max_attempts: int) -> tuple[int, int]:
         """After a crash: running jobs whose lease ran out go back to the queue, or fail once
         they have used up their attempts. Returns (requeued, failed)."""
-        return self._take_back(Job.lease_expires_at < time.time(), max_attempts)
+        return self._take_back(Job.lease_expires_at < self.now, max_attempts)
 
     def take_back(self, claimant: str, max_attempts: int) -> tuple[int, int]:
         """Running jobs claimed by `claimant`, a process known to be gone: as `recover`,
@@ -221,14 +303,12 @@ class JobStore:
             for job in stale:
                 if job.attempts >= max_attempts:
                     job.status, job.stage, job.finished_at = "failed", "done", now
-                    job.error_code = "worker_lost"
-                    job.error_message = (
-                        f"The worker stopped during this job {job.attempts} times; "
-                        "the audio may crash the decoder or need more memory than the host has."
-                    )
+                    lost = _worker_lost(job.attempts)
+                    job.error_code, job.error_message = lost["error_code"], lost["error_message"]
                     failed += 1
                 else:
                     job.status, job.stage, job.progress = "queued", "queued", 0.0
+                    job.published_at = None  # distributed mode: the sweeper sends it again
         return len(stale) - failed, failed
 
     def expired(self, older_than_s: float) -> list[str]:
@@ -256,3 +336,11 @@ class JobStore:
                 .values(finished_at=time.time(), lease_expires_at=None, **values)
             ).rowcount  # type: ignore[attr-defined]
         return bool(matched == 1)
+
+
+def _worker_lost(attempts: int) -> dict[str, str]:
+    return {
+        "error_code": "worker_lost",
+        "error_message": f"The worker stopped during this job {attempts} times; "
+        "the audio may crash the decoder or need more memory than the host has.",
+    }

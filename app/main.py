@@ -15,7 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from alignment.types import AlignmentResult
+from app.broker import Dispatcher
 from app.claims import ClaimSlot
+from app.cluster import Housekeeper
 from app.db import Job, connect, migrate
 from app.errors import JsonErrors, error_body, install_handlers
 from app.files import JobFiles
@@ -57,13 +59,24 @@ def open_storage(settings: Settings) -> tuple[JobStore, JobFiles]:
         store.check(thorough=True)
     except (SQLAlchemyError, OSError, StorageError) as exc:
         raise _startup_error(f"the database {database}", exc) from exc
+    where = settings.object_store_url or f"the job folder {settings.jobs_dir.resolve()}"
     try:
-        files = JobFiles(settings.jobs_dir)
+        files = _job_files(settings)
         files.probe_write()
         files.sweep_incoming()
-    except OSError as exc:
-        raise _startup_error(f"the job folder {settings.jobs_dir.resolve()}", exc) from exc
+    except (OSError, StorageError) as exc:
+        raise _startup_error(where, exc) from exc
+    except Exception as exc:  # the object store's client: bad credentials, no such bucket
+        raise _startup_error(where, exc) from exc
     return store, files
+
+
+def _job_files(settings: Settings) -> JobFiles:
+    if settings.object_store_url:
+        from app.objectstore import open_object_store
+
+        return open_object_store(settings.jobs_dir, settings)
+    return JobFiles(settings.jobs_dir)
 
 
 def _startup_error(what: str, exc: Exception) -> StorageError:
@@ -84,7 +97,13 @@ def _first_line(exc: BaseException) -> str:
 
 def build_service(settings: Settings, workers: int | None = None) -> Service:
     """Everything but HTTP. `workers` threads (default: the setting; 0: an API-only process
-    whose jobs a separate `podalign worker` runs)."""
+    whose jobs a separate `podalign worker` runs). In distributed mode no thread polls the
+    store: `podalign worker`s get the jobs from the queue."""
+    problem = settings.distributed_problem()
+    if problem is not None:
+        raise StorageError("invalid_settings", problem)
+    if settings.distributed:
+        workers = 0
     store, files = open_storage(settings)
     engine = store.engine
     metrics = Metrics(store.counts_by_status)
@@ -107,7 +126,13 @@ def build_service(settings: Settings, workers: int | None = None) -> Service:
     ]
     models = threads[0].models if threads else Models(settings)
     keys, renders = KeyStore(engine), Renders(files)
-    return Service(settings, store, files, models, webhooks, metrics, threads, keys, renders, slot)
+    service = Service(
+        settings, store, files, models, webhooks, metrics, threads, keys, renders, slot
+    )
+    if settings.distributed:
+        service.dispatcher = Dispatcher(settings, store)
+        service.housekeeper = Housekeeper(settings, store, files, service.dispatcher)
+    return service
 
 
 def worker_models(settings: Settings, count: int) -> list[Models]:
@@ -145,8 +170,10 @@ def start_workers(service: Service) -> None:
             worker.models.where(service.settings.model),
             aligner.model.compute_type,
         )
-    if service.workers:
+    if service.workers or service.housekeeper is not None:
         service.webhooks.start()
+    if service.housekeeper is not None:
+        service.housekeeper.start()
     for worker in service.workers:
         worker.start()
 
@@ -154,8 +181,12 @@ def start_workers(service: Service) -> None:
 def stop_workers(service: Service) -> None:
     for worker in service.workers:
         worker.stop()
-    if service.workers:
+    if service.housekeeper is not None:
+        service.housekeeper.stop()
+    if service.workers or service.housekeeper is not None:
         service.webhooks.stop()
+    if service.dispatcher is not None:
+        service.dispatcher.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

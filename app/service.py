@@ -14,7 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from alignment.captions import FORMATS, CaptionOptions, render
 from alignment.types import Word
+from app.broker import Dispatcher
 from app.claims import ClaimSlot
+from app.cluster import Housekeeper
 from app.db import Job
 from app.errors import ApiError
 from app.files import JobFiles
@@ -41,6 +43,15 @@ class Service:
     renders: Renders
     #: Held while this process runs workers (see app.claims).
     claim_slot: ClaimSlot | None = None
+    #: Distributed mode: sends each new job's queue message, and the cluster's periodic duties.
+    dispatcher: Dispatcher | None = None
+    housekeeper: Housekeeper | None = None
+
+    def enqueue(self, job: Job) -> None:
+        """Distributed mode: send the job's message, after its row is committed. The embedded
+        workers poll the job store instead."""
+        if self.dispatcher is not None:
+            self.dispatcher.publish(job.id, job.model)
 
     def job(self, job_id: str, caller: Caller) -> Job:
         """The job, when `caller` may see it (another owner's job is as unknown as none)."""
@@ -110,8 +121,8 @@ class Service:
             raise ApiError(
                 409, "not_ready", f"The alignment has no result. {hint}", job_status=job.status
             )
-        path = self.files.result(job.id)
-        if not path.exists():
+        path = self.files.stored_result(job.id, job.attempts)
+        if path is None:
             raise ApiError(404, "not_found", "This alignment's files were deleted.")
         return path
 

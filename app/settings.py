@@ -64,6 +64,31 @@ class Settings(BaseSettings):
     webhook_allow_private_networks: bool = False
     #: Longest `?wait=` a client may ask for, in seconds.
     max_wait_s: float = 60.0
+    #: How often a running job's worker renews its lease, in seconds (0: a quarter of the
+    #: lease; in distributed mode at most 5 s, since a redelivered job is taken over once its
+    #: holder has missed three renewals).
+    heartbeat_s: float = 0.0
+
+    # Distributed mode (see the README's "Scaling out"): a RabbitMQ URL switches it on.
+    #: amqp://user:password@host:5672/vhost; jobs then run on `podalign worker`s anywhere.
+    broker_url: str | None = None
+    #: s3://bucket/prefix: uploads and results in S3-compatible object storage (default:
+    #: the local job folder, which every process must then share).
+    object_store_url: str | None = None
+    #: The object store's endpoint (default: AWS S3) and credentials (default: boto3's own
+    #: search: AWS_* variables, an instance role).
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    #: How long an object-store request is retried (an outage, a restart) before the job is
+    #: put back in the queue or the upload answered 503, in seconds.
+    object_store_retry_s: float = 60.0
+    #: A queued job whose queue message went out this long ago and has not started gets it
+    #: again (the broker may have lost it); duplicates are dropped by the workers.
+    republish_after_s: float = 300.0
+    #: How often the cluster's periodic duties (lost jobs, re-sends, retention) run, in seconds.
+    sweep_every_s: float = 15.0
 
     @field_validator("models", "api_keys", "cors_origins", "device_index", mode="before")
     @classmethod
@@ -86,3 +111,35 @@ class Settings(BaseSettings):
     @property
     def jobs_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.broker_url)
+
+    @property
+    def beat_s(self) -> float:
+        """Seconds between two lease renewals of a running job."""
+        if self.heartbeat_s > 0:
+            return self.heartbeat_s
+        return min(5.0, self.lease_s / 4) if self.distributed else max(1.0, self.lease_s / 4)
+
+    def distributed_problem(self) -> str | None:
+        """Why these settings cannot run in distributed mode; None when they can (or when
+        distributed mode is off)."""
+        if not self.broker_url:
+            return None
+        if not self.broker_url.startswith(("amqp://", "amqps://", "pyamqp://")):
+            return (
+                "PODALIGN_BROKER_URL must be a RabbitMQ URL such as "
+                "amqp://user:password@rabbitmq:5672// (Redis is not supported: it gives a lost "
+                "worker's job back only after a visibility timeout)."
+            )
+        if self.database.startswith("sqlite"):
+            return (
+                "PODALIGN_BROKER_URL needs a shared database: set PODALIGN_DATABASE_URL to "
+                "PostgreSQL (postgresql+psycopg://user:password@host/db). Workers on other "
+                "hosts cannot use this process's SQLite file."
+            )
+        if self.object_store_url and not self.object_store_url.startswith("s3://"):
+            return "PODALIGN_OBJECT_STORE_URL must look like s3://bucket/prefix."
+        return None

@@ -67,13 +67,15 @@ def submit(service: Service, submission: Submission) -> Job:
             submission.caller.owner,
             _refine(submission.field("refine")),
         )
-        return service.store.create(new, form.job_id)
+        job = service.store.create(new, form.job_id)
     except AlignmentError as exc:
         service.files.discard(form.job_id)
         raise from_alignment_error(exc) from exc
     except BaseException:
         service.files.discard(form.job_id)
         raise
+    service.enqueue(job)
+    return job
 
 
 def _model_and_language(service: Service, form: Submission) -> tuple[str, str | None]:

@@ -13,7 +13,7 @@ import time
 from http.client import HTTPException
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import WebhookDelivery
@@ -22,6 +22,8 @@ from app.destinations import Refused, post
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Podalign-Signature"
+#: A claimed delivery becomes due again this long after its post's timeout, in seconds.
+_CLAIM_MARGIN_S = 30.0
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -102,7 +104,26 @@ class WebhookSender:
             )
             return list(session.scalars(query))
 
+    def _claim(self, delivery: WebhookDelivery) -> bool:
+        """Make the delivery this sender's: its next attempt moves past this one's end, in
+        one UPDATE that matches only while no other sender (another process of a cluster)
+        has done the same. A sender that dies meanwhile leaves it due again after that."""
+        with self._sessions.begin() as session:
+            claimed = session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == delivery.id,
+                    WebhookDelivery.next_attempt_at == delivery.next_attempt_at,
+                    WebhookDelivery.delivered_at.is_(None),
+                    WebhookDelivery.gave_up_at.is_(None),
+                )
+                .values(next_attempt_at=time.time() + self._timeout_s + _CLAIM_MARGIN_S)
+            ).rowcount  # type: ignore[attr-defined]
+        return bool(claimed == 1)
+
     def _attempt(self, delivery: WebhookDelivery) -> None:
+        if not self._claim(delivery):
+            return
         error, final = self._post(delivery.url, delivery.body.encode())
         now = time.time()
         with self._sessions.begin() as session:

@@ -184,7 +184,7 @@ class Worker:
     def run_job(self, job: Job) -> None:
         started = time.monotonic()
         logger.info("job %s: started (attempt %d, model %s)", job.id, job.attempts, job.model)
-        heartbeat = _Heartbeat(self.store, job, self.settings.lease_s)
+        heartbeat = _Heartbeat(self.store, job, self.settings.lease_s, self.settings.beat_s)
         heartbeat.start()
         result: AlignmentResult | None = None
         try:
@@ -202,7 +202,7 @@ class Worker:
             heartbeat.stop()
         finished = self.store.get(job.id)
         if finished is not None:
-            self._announce(finished, result, time.monotonic() - started)
+            self.announce(finished, result, time.monotonic() - started)
 
     def _failed_unexpectedly(self, job: Job, exc: Exception) -> None:
         storage = storage_problem(exc)
@@ -241,12 +241,13 @@ class Worker:
             del self._unsettled[job_id]
 
     def _align(self, job: Job, heartbeat: _Heartbeat) -> AlignmentResult:
-        transcript = self.files.transcript(job.id).read_bytes()
         heartbeat.stage("loading_model", 0.0)
         aligner = self.models.get(job.model)
         heartbeat.stage("decode", 0.0)
-        # Decoding counts the samples and stops at the limit, before any alignment.
-        samples = load_audio(self.files.audio(job.id), max_duration_s=self.settings.max_audio_s)
+        with self.files.inputs(job.id) as inputs:
+            transcript = inputs.transcript.read_bytes()
+            # Decoding counts the samples and stops at the limit, before any alignment.
+            samples = load_audio(inputs.audio, max_duration_s=self.settings.max_audio_s)
         check_word_count(
             decode_transcript(transcript), len(samples) / SAMPLE_RATE, self.settings.max_words_per_s
         )
@@ -260,7 +261,8 @@ class Worker:
         if not heartbeat.still_wanted():
             raise Canceled
         document = {**result.to_dict(), "transcript": transcript.decode("utf-8")}
-        self.files.write_result(job.id, json.dumps(document, ensure_ascii=False).encode())
+        data = json.dumps(document, ensure_ascii=False).encode()
+        self.files.write_result(job.id, data, job.attempts)
         counts = {s: result.count(s) for s in ("aligned", "not_found", "non_speech")}
         if not self.store.succeed(job.id, job.attempts, result.language, result.duration_s, counts):
             raise Canceled  # or taken back after its lease ran out: not this claim's to finish
@@ -273,7 +275,7 @@ class Worker:
         )
         return result
 
-    def _announce(self, job: Job, result: AlignmentResult | None, elapsed_s: float) -> None:
+    def announce(self, job: Job, result: AlignmentResult | None, elapsed_s: float) -> None:
         if self._on_finished is not None:
             self._on_finished(job, result, elapsed_s)
         if job.callback_url and job.status in ("succeeded", "failed"):
@@ -299,8 +301,8 @@ class _Heartbeat:
     """Persists progress at most once a second and keeps the lease alive while the model
     works (even through a long model download), so a live job is never taken for lost."""
 
-    def __init__(self, store: JobStore, job: Job, lease_s: float) -> None:
-        self._store, self._lease_s = store, lease_s
+    def __init__(self, store: JobStore, job: Job, lease_s: float, beat_s: float) -> None:
+        self._store, self._lease_s, self._beat_s = store, lease_s, beat_s
         # The claim it keeps alive: a later claim of the job is not extended by this one.
         self._job_id, self._attempt = job.id, job.attempts
         self._stage, self._fraction = "starting", 0.0
@@ -338,7 +340,7 @@ class _Heartbeat:
         return self._wanted
 
     def _beat(self) -> None:
-        while not self._stop.wait(max(1.0, self._lease_s / 4)):
+        while not self._stop.wait(self._beat_s):
             self._report()
 
     def _report(self) -> None:

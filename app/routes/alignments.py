@@ -7,12 +7,13 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from alignment.captions import FORMATS, CaptionOptions
 from app.errors import ApiError
 from app.jobs import FINISHED
+from app.objectstore import ObjectStoreFiles
 from app.routes.auth import CallerDep
 from app.routes.forms import multipart_body, receive_form
 from app.schemas import ErrorBody, JobOut, JobPage, Status, job_out
@@ -198,17 +199,60 @@ def get_captions(
 
 @router.get(
     "/{job_id}/audio",
-    response_class=FileResponse,
+    response_class=Response,
     responses={**_ERRORS, 200: {"content": {"audio/*": {}}}, 206: {"description": "a range"}},
     summary="The uploaded audio (supports Range)",
 )
-def get_audio(service: ServiceDep, caller: CallerDep, job_id: str) -> FileResponse:
+def get_audio(service: ServiceDep, caller: CallerDep, request: Request, job_id: str) -> Response:
     job = service.job(job_id, caller)
-    path = service.files.audio(job.id)
-    if not path.exists():
-        raise ApiError(404, "not_found", "This alignment's audio was deleted.")
     # The type the probe found, never one guessed from the client's file name.
-    return FileResponse(path, media_type=job.audio_media_type or "application/octet-stream")
+    media_type = job.audio_media_type or "application/octet-stream"
+    path = service.files.local_audio(job.id)
+    if path is not None:
+        return FileResponse(path, media_type=media_type)
+    if isinstance(service.files, ObjectStoreFiles):
+        size = service.files.audio_size(job.id)
+        if size is not None:
+            return _object_range(service.files, job.id, size, request, media_type)
+    raise ApiError(404, "not_found", "This alignment's audio was deleted.")
+
+
+def _object_range(
+    files: ObjectStoreFiles, job_id: str, size: int, request: Request, media_type: str
+) -> Response:
+    """The audio from the object store, whole or the one range asked for (as FileResponse
+    answers for a local file: players seek with ranges)."""
+    headers = {"Accept-Ranges": "bytes"}
+    try:
+        wanted = _single_range(request.headers.get("range"), size)
+    except ValueError:
+        headers["Content-Range"] = f"bytes */{size}"
+        return Response(status_code=416, headers=headers)
+    first, last = wanted if wanted is not None else (0, size - 1)
+    headers["Content-Length"] = str(last - first + 1)
+    status = 200
+    if wanted is not None:
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        status = 206
+    body = files.read_audio(job_id, first, last) if size else iter(())
+    return StreamingResponse(body, status_code=status, media_type=media_type, headers=headers)
+
+
+def _single_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) of a `bytes=` Range with one range; None: send it all (no header, or
+    one this does not serve, such as several ranges); ValueError past the end."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    start, _, end = header.removeprefix("bytes=").strip().partition("-")
+    if not (start.isdigit() or end.isdigit()) or not all(p.isdigit() for p in (start, end) if p):
+        return None
+    if not start:  # the last `end` bytes
+        first, last = max(0, size - int(end)), size - 1
+    else:
+        first, last = int(start), min(int(end), size - 1) if end else size - 1
+    if first >= size or first > last:
+        raise ValueError("the range starts past the end")
+    return first, last
 
 
 def _ascii_filename(name: str) -> str:

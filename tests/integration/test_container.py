@@ -132,3 +132,20 @@ def test_the_images_entry_command_and_health_check_work_here(tmp_path: Path) -> 
         server.wait(timeout=30)
         log.close()
     assert subprocess.run(health_argv, env=env).returncode == 1  # down means unhealthy
+
+
+def test_distributed_compose_file_is_valid_and_has_every_part() -> None:
+    done = subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.distributed.yml"), "config"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    for service in ("api:", "worker:", "rabbitmq:", "postgres:", "s3:"):
+        assert f"\n  {service}" in done.stdout
+    assert done.stdout.count("healthcheck:") == 5
+    assert "replicas:" in done.stdout and "driver: nvidia" in done.stdout
+    assert "consumer_timeout" in done.stdout
+    assert "PODALIGN_BROKER_URL: amqp://" in done.stdout
+    assert "PODALIGN_OBJECT_STORE_URL: s3://" in done.stdout

@@ -1,0 +1,132 @@
+"""What processes of a cluster share through PostgreSQL: the periodic duties are held by one
+process at a time, a webhook is delivered by one sender, a running job is taken over only from
+a claim that stopped renewing, and leases are measured by the database's clock."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pytest
+from sqlalchemy import Engine, update
+
+from app.cluster import DutyLease
+from app.db import ClusterLease, connect, migrate
+from app.jobs import Claim, JobStore, NewJob
+from app.webhooks import WebhookSender
+from tests.cluster import wait_until
+from tests.postgres import postgres
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    with postgres() as url:
+        engine = connect(url)
+        migrate(engine)
+        yield engine
+        engine.dispose()
+
+
+def _new() -> NewJob:
+    return NewJob("tiny.en", None, "a.mp3", 10, 5.0, None, None)
+
+
+def test_one_process_at_a_time_holds_the_periodic_duties(engine: Engine) -> None:
+    store = JobStore(engine)
+    first, second = (DutyLease(engine, store, "sweep-test", f"host/{n}") for n in (1, 2))
+    assert first.hold(ttl_s=60)
+    assert not second.hold(ttl_s=60)
+    assert first.hold(ttl_s=60)  # renewed by its holder
+    with engine.begin() as connection:  # the holder stops renewing: its lease runs out
+        connection.execute(
+            update(ClusterLease)
+            .where(ClusterLease.name == "sweep-test")
+            .values(expires_at=ClusterLease.expires_at - 120)
+        )
+    assert second.hold(ttl_s=60)
+    assert not first.hold(ttl_s=60)
+
+
+def test_racing_processes_never_both_hold_the_duties(engine: Engine) -> None:
+    store = JobStore(engine)
+    leases = [DutyLease(engine, store, "race-test", f"host/{n}") for n in range(6)]
+    results: list[bool] = []
+    barrier = threading.Barrier(len(leases))
+
+    def contend(lease: DutyLease) -> None:
+        barrier.wait()
+        results.append(lease.hold(ttl_s=60))
+
+    threads = [threading.Thread(target=contend, args=(lease,)) for lease in leases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 1
+
+
+def test_leases_are_measured_by_the_database_clock(engine: Engine) -> None:
+    store = JobStore(engine)
+    job = store.create(_new())
+    claimed = store.claim(job.id, lease_s=100)
+    assert claimed is not None and claimed.lease_expires_at is not None
+    with engine.connect() as connection:
+        database_now = float(
+            connection.exec_driver_sql("SELECT extract(epoch from now())").scalar()
+        )  # type: ignore[arg-type]
+    assert abs(claimed.lease_expires_at - (database_now + 100)) < 5
+
+
+def test_a_job_is_taken_over_only_from_the_claim_that_was_seen(engine: Engine) -> None:
+    store = JobStore(engine)
+    job = store.claim(store.create(_new()).id, lease_s=60, claimant="host/a")
+    assert job is not None
+    seen = Claim(job.attempts, job.lease_expires_at)
+    assert store.report(job.id, job.attempts, "align", 0.5, 60)  # the holder renewed meanwhile
+    assert store.take_over(job.id, seen, 60, "host/b", max_attempts=3) is None
+    fresh = store.get(job.id)
+    assert fresh is not None
+    taken = store.take_over(
+        job.id, Claim(fresh.attempts, fresh.lease_expires_at), 60, "host/b", max_attempts=3
+    )
+    assert taken is not None and (taken.attempts, taken.claimed_by) == (2, "host/b")
+    assert not store.report(job.id, 1, "align", 0.9, 60)  # the old claim is fenced off
+    last = Claim(taken.attempts, taken.lease_expires_at)
+    failed = store.take_over(job.id, last, 60, "host/c", max_attempts=2)
+    assert failed is not None and (failed.status, failed.error_code) == ("failed", "worker_lost")
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[Counter[str]] = Counter()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(0.05)  # a receiver that takes a moment: senders overlap
+        type(self).received[body.decode()] += 1
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_each_webhook_is_delivered_by_one_of_several_senders(engine: Engine) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    senders = [WebhookSender(engine, "secret", allow_private_networks=True) for _ in range(3)]
+    for n in range(12):
+        senders[n % 3].send(f"job-{n}", url, {"n": n})
+    for sender in senders:
+        sender.start()
+    try:
+        wait_until(lambda: len(_Receiver.received) == 12, "all 12 deliveries", 60)
+    finally:
+        for sender in senders:  # joins each: a duplicate under way would be counted by now
+            sender.stop()
+        server.shutdown()
+    assert set(_Receiver.received.values()) == {1}
