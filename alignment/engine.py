@@ -29,6 +29,7 @@ from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLangu
 from alignment.forced import WindowAligner
 from alignment.lexicon import Lexicon
 from alignment.refine import RefineOptions, find_pauses, model_lag_s, refine
+from alignment.stages import StageClock, TimedWindowModel, profile_line
 from alignment.sync import Placement, Synchronizer, SyncOptions
 from alignment.text import TextToken, decode_transcript, spoken_form, tokenize
 from alignment.types import (
@@ -100,12 +101,14 @@ class Aligner:
         how = refine or self.options.refine
         _check_refine(how)
         timings: dict[str, float] = {}
+        stages = StageClock()
         clock = time.perf_counter()
         text = decode_transcript(transcript)
         tokens = tokenize(text)
         progress("decode", 0.0)
-        samples = audio if isinstance(audio, np.ndarray) else load_audio(audio)
-        levels = frame_levels_db(samples)
+        with stages.stage("decode"):
+            samples = audio if isinstance(audio, np.ndarray) else load_audio(audio)
+            levels = frame_levels_db(samples)
         timings["decode_s"] = time.perf_counter() - clock
         progress("decode", 1.0)
         if not has_sound(levels):
@@ -120,7 +123,11 @@ class Aligner:
         )
         speech = [t for t in tokens if t.kind == "speech"]
         sync = Synchronizer(
-            aligner, samples, levels, [spoken_form(t.text) for t in speech], self._sync_options()
+            TimedWindowModel(aligner, stages),
+            samples,
+            levels,
+            [spoken_form(t.text) for t in speech],
+            self._sync_options(),
         )
         placements = sync.run(lambda fraction: progress("align", fraction))
         timings["align_s"] = time.perf_counter() - clock
@@ -133,9 +140,10 @@ class Aligner:
 
         clock = time.perf_counter()
         progress("refine", 0.0)
-        words = self._words(tokens, placements, levels, samples, (lang, how))
+        words = self._words(tokens, placements, (levels, samples), (lang, how), stages)
         timings["refine_s"] = time.perf_counter() - clock
         progress("refine", 1.0)
+        logger.info("profile: %s", profile_line(stages.report()))
         return AlignmentResult(
             words=tuple(words),
             language=lang,
@@ -144,6 +152,7 @@ class Aligner:
             duration_s=round(len(samples) / SAMPLE_RATE, 3),
             options=replace(self._effective_options(lang), refine=how),
             timings_s={k: round(v, 3) for k, v in timings.items()},
+            stages=stages.report(),
         )
 
     def _sync_options(self) -> SyncOptions:
@@ -196,12 +205,12 @@ class Aligner:
         self,
         tokens: list[TextToken],
         placements: list[Placement | None],
-        levels: Levels,
-        samples: Samples,
+        signal: tuple[Levels, Samples],
         language_and_refine: tuple[str, Refinement],
+        stages: StageClock,
     ) -> list[Word]:
         speech = [t for t in tokens if t.kind == "speech"]
-        times = self._times(speech, placements, levels, samples, language_and_refine)
+        times = self._times(speech, placements, signal, language_and_refine, stages)
         words: list[Word] = []
         speech_index = 0
         for index, token in enumerate(tokens):
@@ -221,23 +230,28 @@ class Aligner:
         self,
         speech: list[TextToken],
         placements: list[Placement | None],
-        levels: Levels,
-        samples: Samples,
+        signal: tuple[Levels, Samples],
         language_and_refine: tuple[str, Refinement],
+        stages: StageClock,
     ) -> list[tuple[tuple[float, float] | None, Refinement]]:
         """Final (start, end) per spoken word, and the refinement that set it."""
-        language, how = language_and_refine
+        (levels, samples), (language, how) = signal, language_and_refine
         lag = model_lag_s(self.options.model)
         if how == "none":
             return [((p.start - lag, p.end - lag) if p else None, "none") for p in placements]
-        extra = quiet_spans_vad(samples) if self.options.vad_pauses else None
-        times = refine(placements, levels, lag, extra_pauses=extra)
+        extra = None
+        if self.options.vad_pauses:
+            with stages.stage("vad"):
+                extra = quiet_spans_vad(samples)
+        with stages.stage("refine"):
+            times = refine(placements, levels, lag, extra_pauses=extra)
         if how == "signal" or language not in ACOUSTIC_LANGUAGES:
             if how == "acoustic":
                 logger.debug("no acoustic pass for %r: signal refinement only", language)
             return [(span, "signal") for span in times]
         pauses = [(p.start, p.end) for p in find_pauses(levels, RefineOptions().min_pause_s)]
-        return self.acoustic.refine(samples, [t.text for t in speech], times, pauses)
+        with stages.stage("acoustic"):
+            return self.acoustic.refine(samples, [t.text for t in speech], times, pauses)
 
 
 def _word(
