@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -247,10 +248,16 @@ class AcousticRefiner:
     """Moves placed words onto the acoustic model's phone boundaries, chunk by chunk."""
 
     def __init__(
-        self, scorer: PhoneScorer, lexicon: Lexicon, options: AcousticOptions | None = None
+        self,
+        scorer: PhoneScorer,
+        lexicon: Lexicon,
+        options: AcousticOptions | None = None,
+        workers: int = 1,
     ) -> None:
         self.scorer, self.lexicon = scorer, lexicon
         self.options = options or AcousticOptions()
+        #: Chunks aligned at once (in threads: the model releases the GIL); same result.
+        self.workers = max(1, workers)
 
     def refine(
         self,
@@ -264,9 +271,14 @@ class AcousticRefiner:
         labels = [self._labels(word) for word in words]
         out: list[tuple[Span | None, Refinement]] = [(span, "signal") for span in spans]
         chunks = plan_chunks(spans, [bool(lab) for lab in labels], self.options)
-        for chunk in chunks:
-            for index, span in self._align_chunk(samples, chunk, labels, spans).items():
-                out[index] = (snap_to_pauses(span, pauses, self.options.pause_snap_s), "acoustic")
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="acoustic") as pool:
+            moved = pool.map(lambda chunk: self._align_chunk(samples, chunk, labels, spans), chunks)
+            for found in moved:
+                for index, span in found.items():
+                    out[index] = (
+                        snap_to_pauses(span, pauses, self.options.pause_snap_s),
+                        "acoustic",
+                    )
         return _in_order(out, self.options.min_word_s)
 
     def _labels(self, word: str) -> list[int]:

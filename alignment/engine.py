@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import replace
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -53,6 +54,17 @@ MAX_BATCH_SIZE = 32
 AudioSource = str | Path | BinaryIO
 
 
+def cpu_plan(cpu_threads: int) -> tuple[int, int]:
+    """(threads per model copy, model copies) for `cpu_threads` threads in all (0: every
+    core, up to 16). With 4 threads or more, a second copy encodes the next grid window
+    while the walk aligns this one (the encoder's own threads scale poorly past a few). On
+    2 cores one copy with both threads is faster (measured, bench/RESULTS.md): encoding
+    ahead wastes the windows a stop makes useless, and no core is spare to pay for them."""
+    total = cpu_threads or min(os.cpu_count() or 1, 16)
+    workers = 2 if total >= 4 else 1
+    return max(1, total // workers), workers
+
+
 def _no_progress(stage: str, fraction: float) -> None:
     del stage, fraction
 
@@ -69,11 +81,13 @@ class Aligner:
     @property
     def model(self) -> LoadedModel:
         if self._model is None:
+            threads, workers = cpu_plan(self.options.cpu_threads)
             self._model = load_model(
                 self.options.model,
                 device=self.options.device,
                 compute_type=self.options.compute_type,
-                cpu_threads=self.options.cpu_threads or min(os.cpu_count() or 1, 8),
+                cpu_threads=threads,
+                cpu_workers=workers,
                 cache_dir=Path(self.options.model_cache_dir)
                 if self.options.model_cache_dir
                 else None,
@@ -84,7 +98,10 @@ class Aligner:
     def acoustic(self) -> AcousticRefiner:
         """The phone-level refiner (its model and dictionary load on first use)."""
         if self._acoustic is None:
-            self._acoustic = AcousticRefiner(PhoneModel(), Lexicon.load())
+            threads, workers = cpu_plan(self.options.cpu_threads)
+            self._acoustic = AcousticRefiner(
+                PhoneModel(), Lexicon.load(), workers=threads * workers
+            )
         return self._acoustic
 
     def align(
@@ -117,32 +134,21 @@ class Aligner:
         clock = time.perf_counter()
         model = self.model
         timings["load_model_s"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        aligner, lang = self._window_aligner(
-            model, samples, levels, language or self.options.language
-        )
-        speech = [t for t in tokens if t.kind == "speech"]
-        sync = Synchronizer(
-            TimedWindowModel(aligner, stages),
-            samples,
-            levels,
-            [spoken_form(t.text) for t in speech],
-            self._sync_options(),
-        )
-        placements = sync.run(lambda fraction: progress("align", fraction))
-        timings["align_s"] = time.perf_counter() - clock
-        logger.info(
-            "aligned %d words in %d windows, %d resyncs",
-            len(speech),
-            sync.windows_encoded,
-            sync.resyncs,
-        )
+        # Voice activity is only needed by the refinement: it runs beside the alignment.
+        with ThreadPoolExecutor(1, thread_name_prefix="vad") as background:
+            signal = _Signal(levels, samples, self._start_vad(background, samples, how, stages))
+            clock = time.perf_counter()
+            aligner, lang = self._window_aligner(
+                model, samples, levels, language or self.options.language
+            )
+            placements = self._sync(aligner, signal, tokens, stages, progress)
+            timings["align_s"] = time.perf_counter() - clock
 
-        clock = time.perf_counter()
-        progress("refine", 0.0)
-        words = self._words(tokens, placements, (levels, samples), (lang, how), stages)
-        timings["refine_s"] = time.perf_counter() - clock
-        progress("refine", 1.0)
+            clock = time.perf_counter()
+            progress("refine", 0.0)
+            words = self._words(tokens, placements, signal, (lang, how), stages)
+            timings["refine_s"] = time.perf_counter() - clock
+            progress("refine", 1.0)
         logger.info("profile: %s", profile_line(stages.report()))
         return AlignmentResult(
             words=tuple(words),
@@ -155,6 +161,43 @@ class Aligner:
             stages=stages.report(),
         )
 
+    def _start_vad(
+        self, pool: Executor, samples: Samples, how: Refinement, stages: StageClock
+    ) -> Future[list[tuple[float, float]]] | None:
+        if how == "none" or not self.options.vad_pauses:
+            return None
+
+        def run() -> list[tuple[float, float]]:
+            with stages.stage("vad"):
+                return quiet_spans_vad(samples)
+
+        return pool.submit(run)
+
+    def _sync(
+        self,
+        aligner: WindowAligner,
+        signal: _Signal,
+        tokens: list[TextToken],
+        stages: StageClock,
+        progress: ProgressCallback,
+    ) -> list[Placement | None]:
+        speech = [spoken_form(t.text) for t in tokens if t.kind == "speech"]
+        sync = Synchronizer(
+            TimedWindowModel(aligner, stages),
+            signal.samples,
+            signal.levels,
+            speech,
+            self._sync_options(),
+        )
+        placements = sync.run(lambda fraction: progress("align", fraction))
+        logger.info(
+            "aligned %d words in %d windows, %d resyncs",
+            len(speech),
+            sync.windows_encoded,
+            sync.resyncs,
+        )
+        return placements
+
     def _sync_options(self) -> SyncOptions:
         batch = self.options.batch_size or (8 if self.model.device == "cuda" else 1)
         return SyncOptions(
@@ -163,6 +206,7 @@ class Aligner:
             edge_guard_s=self.options.edge_guard_s,
             min_word_probability=self._min_word_probability(),
             batch_size=batch,
+            prefetch_windows=self.model.workers - 1,
         )
 
     def _effective_options(self, language: str) -> AlignmentOptions:
@@ -205,7 +249,7 @@ class Aligner:
         self,
         tokens: list[TextToken],
         placements: list[Placement | None],
-        signal: tuple[Levels, Samples],
+        signal: _Signal,
         language_and_refine: tuple[str, Refinement],
         stages: StageClock,
     ) -> list[Word]:
@@ -230,19 +274,16 @@ class Aligner:
         self,
         speech: list[TextToken],
         placements: list[Placement | None],
-        signal: tuple[Levels, Samples],
+        signal: _Signal,
         language_and_refine: tuple[str, Refinement],
         stages: StageClock,
     ) -> list[tuple[tuple[float, float] | None, Refinement]]:
         """Final (start, end) per spoken word, and the refinement that set it."""
-        (levels, samples), (language, how) = signal, language_and_refine
+        (levels, samples), (language, how) = (signal.levels, signal.samples), language_and_refine
         lag = model_lag_s(self.options.model)
         if how == "none":
             return [((p.start - lag, p.end - lag) if p else None, "none") for p in placements]
-        extra = None
-        if self.options.vad_pauses:
-            with stages.stage("vad"):
-                extra = quiet_spans_vad(samples)
+        extra = signal.quiet.result() if signal.quiet is not None else None
         with stages.stage("refine"):
             times = refine(placements, levels, lag, extra_pauses=extra)
         if how == "signal" or language not in ACOUSTIC_LANGUAGES:
@@ -252,6 +293,15 @@ class Aligner:
         pauses = [(p.start, p.end) for p in find_pauses(levels, RefineOptions().min_pause_s)]
         with stages.stage("acoustic"):
             return self.acoustic.refine(samples, [t.text for t in speech], times, pauses)
+
+
+@dataclass(frozen=True)
+class _Signal:
+    """The decoded audio, its 5 ms levels, and the voice-activity pauses under way."""
+
+    levels: Levels
+    samples: Samples
+    quiet: Future[list[tuple[float, float]]] | None
 
 
 def _word(

@@ -54,6 +54,9 @@ class LoadedModel:
     compute_type: str
     #: Which GPU (always 0 on the CPU).
     device_index: int = 0
+    #: Copies of the model that can run at once (CTranslate2's inter_threads): on the CPU,
+    #: one window is encoded while another is aligned.
+    workers: int = 1
 
     @property
     def multilingual(self) -> bool:
@@ -263,10 +266,12 @@ def load_model(
     compute_type: str = "auto",
     device_index: int = 0,
     cpu_threads: int = 0,
+    cpu_workers: int = 1,
     cache_dir: Path | None = None,
 ) -> LoadedModel:
     """Load a faster-whisper model by name, local folder or bundled offline copy; on a GPU,
-    the one numbered `device_index`."""
+    the one numbered `device_index`. On the CPU, `cpu_workers` copies of it can run at once,
+    each with `cpu_threads` threads."""
     chosen_device = choose_device(device)
     index = device_index if chosen_device == "cuda" else 0
     if chosen_device == "cuda":
@@ -283,6 +288,8 @@ def load_model(
         kwargs["download_root"] = str(cache_dir / "hub")
     if cpu_threads:
         kwargs["cpu_threads"] = cpu_threads
+    workers = max(1, cpu_workers) if chosen_device == "cpu" else 1
+    kwargs["num_workers"] = workers
     try:
         whisper = WhisperModel(path, **kwargs)
     except Exception as exc:  # faster-whisper raises many kinds: hub, IO, CUDA, format
@@ -292,7 +299,7 @@ def load_model(
     used = str(whisper.model.compute_type)
     where = f"cuda:{index}" if chosen_device == "cuda" else "cpu"
     logger.info("loaded model %s on %s (%s; asked for %s)", name, where, used, compute_type)
-    return LoadedModel(whisper, name, chosen_device, used, index)
+    return LoadedModel(whisper, name, chosen_device, used, index, workers)
 
 
 def _load_error(
