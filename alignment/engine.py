@@ -19,12 +19,12 @@ from alignment.acoustic import AcousticRefiner, PhoneModel
 from alignment.audio import (
     LEVEL_FRAME_S,
     SAMPLE_RATE,
+    BlockVad,
     Levels,
     Samples,
     frame_levels_db,
     has_sound,
     load_audio,
-    quiet_spans_vad,
 )
 from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLanguageError
 from alignment.forced import WindowAligner
@@ -123,20 +123,23 @@ class Aligner:
         text = decode_transcript(transcript)
         tokens = tokenize(text)
         progress("decode", 0.0)
-        with stages.stage("decode"):
-            samples = audio if isinstance(audio, np.ndarray) else load_audio(audio)
-            levels = frame_levels_db(samples)
-        timings["decode_s"] = time.perf_counter() - clock
-        progress("decode", 1.0)
-        if not has_sound(levels):
-            raise NoSpeechError("The audio is silent. Send the episode's audio with speech in it.")
-
-        clock = time.perf_counter()
-        model = self.model
-        timings["load_model_s"] = time.perf_counter() - clock
-        # Voice activity is only needed by the refinement: it runs beside the alignment.
+        # Voice activity (for the refinement) runs in a background thread on each block of
+        # audio as soon as it is decoded, then beside the first windows' alignment.
         with ThreadPoolExecutor(1, thread_name_prefix="vad") as background:
-            signal = _Signal(levels, samples, self._start_vad(background, samples, how, stages))
+            vad = self._block_vad(background, how, stages)
+            with stages.stage("decode"):
+                samples = self._decode(audio, vad)
+                levels = frame_levels_db(samples)
+            timings["decode_s"] = time.perf_counter() - clock
+            progress("decode", 1.0)
+            if not has_sound(levels):
+                raise NoSpeechError(
+                    "The audio is silent. Send the episode's audio with speech in it."
+                )
+            clock = time.perf_counter()
+            model = self.model
+            timings["load_model_s"] = time.perf_counter() - clock
+            signal = _Signal(levels, samples, vad.finish() if vad is not None else None)
             clock = time.perf_counter()
             aligner, lang = self._window_aligner(
                 model, samples, levels, language or self.options.language
@@ -161,17 +164,19 @@ class Aligner:
             stages=stages.report(),
         )
 
-    def _start_vad(
-        self, pool: Executor, samples: Samples, how: Refinement, stages: StageClock
-    ) -> Future[list[tuple[float, float]]] | None:
+    def _block_vad(self, pool: Executor, how: Refinement, stages: StageClock) -> BlockVad | None:
         if how == "none" or not self.options.vad_pauses:
             return None
+        return BlockVad(pool, lambda seconds: stages.add("vad", seconds))
 
-        def run() -> list[tuple[float, float]]:
-            with stages.stage("vad"):
-                return quiet_spans_vad(samples)
-
-        return pool.submit(run)
+    @staticmethod
+    def _decode(audio: AudioSource | Samples, vad: BlockVad | None) -> Samples:
+        on_chunk = vad.add if vad is not None else None
+        if isinstance(audio, np.ndarray):
+            if on_chunk is not None:
+                on_chunk(audio)
+            return audio
+        return load_audio(audio, on_chunk=on_chunk)
 
     def _sync(
         self,
