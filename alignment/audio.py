@@ -282,8 +282,13 @@ def quiet_between(speech: list[Span], duration_s: float) -> list[Span]:
 
 class BlockVad:
     """Voice activity found block by block in a background thread while the audio is still
-    being decoded (`add` each decoded chunk, then `finish`): the same spans as
-    `quiet_spans_vad` on the whole file, most of them ready when decoding ends."""
+    being decoded (`add` each decoded chunk, then `finish` with all the samples): the same
+    spans as `quiet_spans_vad` on the whole file, most of them ready when decoding ends."""
+
+    #: Blocks copied and waiting for the voice-activity thread, at most; past that, decoding
+    #: does not wait: the later blocks are read from the decoded file at `finish` (so a 3 h
+    #: file does not pile up copies of itself when decoding outruns the voice activity).
+    max_waiting_blocks = 2
 
     def __init__(self, pool: Executor, timed: Callable[[float], None] = lambda _s: None) -> None:
         self._pool = pool
@@ -292,19 +297,26 @@ class BlockVad:
         self._chunks: list[Samples] = []
         self._held = 0
         self._submitted = 0
+        self._behind = False
         self._blocks: list[Future[list[Span]]] = []
 
     def add(self, chunk: Samples) -> None:
+        if self._behind:
+            return
         self._chunks.append(np.array(chunk, dtype=np.float32))  # a copy: buffers get reused
         self._held += len(chunk)
         while self._held >= self._block:
+            if sum(not f.done() for f in self._blocks) >= self.max_waiting_blocks:
+                self._behind, self._chunks, self._held = True, [], 0
+                return
             self._submit(self._take(self._block))
 
-    def finish(self) -> Future[list[Span]]:
-        """The quiet spans of everything added, once every block is done."""
-        if self._held:
-            self._submit(self._take(self._held))
-        duration_s = self._submitted / SAMPLE_RATE
+    def finish(self, samples: Samples) -> Future[list[Span]]:
+        """The quiet spans of `samples` (everything that was added), once every block is done."""
+        for first in range(self._submitted, len(samples), self._block):
+            self._submit(samples[first : first + self._block])
+        self._chunks, self._held = [], 0
+        duration_s = len(samples) / SAMPLE_RATE
         blocks = list(self._blocks)
         return self._pool.submit(
             lambda: quiet_between([s for b in blocks for s in b.result()], duration_s)

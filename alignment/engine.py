@@ -139,7 +139,7 @@ class Aligner:
             clock = time.perf_counter()
             model = self.model
             timings["load_model_s"] = time.perf_counter() - clock
-            signal = _Signal(levels, samples, vad.finish() if vad is not None else None)
+            signal = _Signal(levels, samples, vad.finish(samples) if vad is not None else None)
             clock = time.perf_counter()
             aligner, lang = self._window_aligner(
                 model, samples, levels, language or self.options.language
