@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
-from alignment.audio import SAMPLE_RATE, Samples
+from alignment.audio import SAMPLE_RATE, Levels, Samples
 from alignment.ctc import Emissions, LabelSpan, force_align
 from alignment.errors import AcousticModelError
 from alignment.lexicon import Lexicon
+from alignment.refine import nearest_dip, smooth_levels
 from alignment.types import Refinement
 
 logger = logging.getLogger(__name__)
@@ -30,6 +32,11 @@ MODEL_PACKAGE = "hama"
 MODEL_FILE = "assets/asr_waveform_fp16.onnx"
 MODEL_SHA256 = "a884b5ac55f8bbc00673e8cf6d2dd601aa76e5031dd85cf3de2f25b5987cd59a"
 VOCAB_FILE = "assets/g2p_vocab.json"
+#: The same package's grapheme-to-phoneme model (IPA out), for words the dictionary lacks.
+G2P_FILES = {
+    "assets/encoder.onnx": "b512084fdd78dcb532693828fe86c1675a950289c2805702b08b4c8a03dec3bb",
+    "assets/decoder_step.onnx": "024790900f2d865dd83df92f9772dd95cfc590b70698c49de3f73ddbdd44311f",
+}
 #: Languages whose words the lexicon can turn into phones.
 LANGUAGES = frozenset({"en"})
 
@@ -98,13 +105,103 @@ class AcousticOptions:
     min_word_log_prob: float = -6.0
     #: A chunk whose phones score below this mean log-probability is not used at all.
     min_chunk_log_prob: float = -3.5
-    #: A word moved further than this from its signal time keeps the signal time.
+    #: A word whose path start lies further than this outside its signal span keeps the
+    #: signal time (a start inside the span is no move: Whisper's span often takes in the
+    #: pause before the word).
     max_shift_s: float = 0.5
+    #: A word Whisper gave less time than this was crammed in (crosstalk, text it could not
+    #: place): its signal time says little, so the path may move it up to
+    #: `max_crammed_shift_s`.
+    crammed_word_s: float = 0.06
+    max_crammed_shift_s: float = 2.0
+    #: An unsure word whose signal start lies this far outside the starts of the sure words
+    #: around it takes the path's time (it is out of order with them); closer, it keeps its
+    #: signal time.
+    order_slack_s: float = 0.1
+    #: At a turn (a sentence right after another), a first word scoring below this is looked
+    #: for again alone (with the `turn_words` words from it), from up to `turn_search_s`
+    #: earlier but not before the word before starts: another voice may have started under
+    #: the last word (crosstalk). It moves where it scores `turn_gain_log_prob` better.
+    turn_unsure_log_prob: float = -3.0
+    turn_words: int = 8
+    turn_search_s: float = 0.8
+    turn_gain_log_prob: float = 1.0
     #: An acoustic edge this close to the edge of a pause in the signal moves onto it (the
     #: signal's 5 ms levels are sharper than the model's 20 ms frames there); 0 turns it off.
     pause_snap_s: float = 0.03
+    #: A word's end moves on to a pause that starts up to this much later: a held last sound
+    #: ("uh", "the" said slowly) outlasts the model's last spike.
+    end_reach_s: float = 0.15
+    #: A start not on a pause moves to an energy dip this close that is `dip_min_drop_db`
+    #: quieter than the start (a near-silence between words, which the signal's 5 ms levels
+    #: place more sharply than the model's 20 ms frames; shallower dips are often inside
+    #: a word, such as a stop's closure); 0: off.
+    dip_radius_s: float = 0.02
+    dip_min_drop_db: float = 10.0
+    #: Words this close on the path abut (no gap between them).
+    abut_s: float = 0.02
+    #: A gap between two words with no pause in the signal, longer than `min_closed_gap_s`
+    #: (a stop's closure, which belongs to the next word) and at most `close_gap_s`, is given
+    #: to the word before (its held last sound: "slooow", "uhh"); 0: off.
+    close_gap_s: float = 1.0
+    min_closed_gap_s: float = 0.12
     #: Shortest word, seconds.
     min_word_s: float = 0.03
+
+
+def _from_ipa() -> dict[str, str]:
+    """The model's IPA tokens -> ARPAbet: each token stands for the first phone that lists it
+    first, else the first phone that lists it at all."""
+    out: dict[str, str] = {}
+    for rank in range(3):
+        for name, tokens in _IPA.items():
+            listed = tokens.split()
+            if len(listed) > rank:
+                out.setdefault(listed[rank], name)
+    return out
+
+
+_ARPABET = _from_ipa()
+
+
+def ipa_to_arpabet(tokens: Sequence[str]) -> list[str] | None:
+    """IPA phone tokens (as the G2P model writes them) as ARPAbet, None if one is unknown;
+    length and stress marks are dropped."""
+    out: list[str] = []
+    for token in tokens:
+        token = token.strip("ːˈˌ")
+        if not token:
+            continue
+        if token not in _ARPABET:
+            return None
+        out.append(_ARPABET[token])
+    return out or None
+
+
+class GraphemeModel:
+    """The pinned grapheme-to-phoneme model: an English word the dictionary lacks -> ARPAbet
+    phones (or None where it writes a phone outside the acoustic model's set)."""
+
+    def __init__(self) -> None:
+        from hama import G2PModel
+
+        folder = _package_folder(MODEL_PACKAGE)
+        for name, digest in G2P_FILES.items():
+            if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest:
+                raise AcousticModelError(
+                    "The pronunciation model is not the pinned one: install hama==1.3.13."
+                )
+        encoder, decoder = (folder / name for name in G2P_FILES)
+        self._model = G2PModel(
+            encoder_model_path=encoder,
+            decoder_step_model_path=decoder,
+            vocab_path=folder / VOCAB_FILE,
+            providers=["CPUExecutionProvider"],
+        )
+
+    def phones(self, word: str) -> list[str] | None:
+        result = self._model.predict(word)
+        return ipa_to_arpabet([a.phoneme for a in result.alignments])
 
 
 class PhoneScorer(Protocol):
@@ -265,21 +362,35 @@ class AcousticRefiner:
         words: Sequence[str],
         spans: Sequence[Span | None],
         pauses: Sequence[Span] = (),
+        levels: Levels | None = None,
+        unvoiced: Sequence[Span] = (),
     ) -> list[tuple[Span | None, Refinement]]:
         """Per word: its (start, end) and which pass set it; `spans` are the signal times,
-        `pauses` the quiet stretches found in the signal."""
+        `pauses` the quiet stretches found in the signal (sharp edges: words snap to them),
+        `levels` its 5 ms frame levels, `unvoiced` more stretches without voice (a voice-
+        activity model's: breath or room noise that is not quiet)."""
         labels = [self._labels(word) for word in words]
         out: list[tuple[Span | None, Refinement]] = [(span, "signal") for span in spans]
-        chunks = plan_chunks(spans, [bool(lab) for lab in labels], self.options)
+        opts = self.options
+        chunks = plan_chunks(spans, [bool(lab) for lab in labels], opts)
+        turns = [False, *(ends_sentence(word) for word in words[:-1])]
+        onsets: list[int] = []
+        on_pause: set[int] = set()
         with ThreadPoolExecutor(self.workers, thread_name_prefix="acoustic") as pool:
-            moved = pool.map(lambda chunk: self._align_chunk(samples, chunk, labels, spans), chunks)
-            for found in moved:
-                for index, span in found.items():
-                    out[index] = (
-                        snap_to_pauses(span, pauses, self.options.pause_snap_s),
-                        "acoustic",
-                    )
-        return _in_order(out, self.options.min_word_s)
+            found = pool.map(
+                lambda chunk: self._align_chunk(samples, chunk, labels, (spans, turns)), chunks
+            )
+            for moved, moved_turns in found:
+                onsets += moved_turns
+                for index, span in moved.items():
+                    snapped = snap_to_pauses(span, pauses, opts.pause_snap_s, opts.end_reach_s)
+                    out[index] = (snapped, "acoustic")
+                    if snapped[0] != span[0]:
+                        on_pause.add(index)
+        if levels is not None and opts.dip_radius_s > 0:
+            out = onto_dips(out, smooth_levels(levels), on_pause, opts)
+        ordered = _in_order(_yield_to_onsets(out, opts.min_word_s, onsets), opts.min_word_s)
+        return close_voiced_gaps(ordered, [*pauses, *unvoiced], opts)
 
     def _labels(self, word: str) -> list[int]:
         phones = self.lexicon.phones(word)
@@ -290,51 +401,199 @@ class AcousticRefiner:
         samples: Samples,
         chunk: Chunk,
         labels: Sequence[list[int]],
-        spans: Sequence[Span | None],
-    ) -> dict[int, Span]:
+        spans_and_turns: tuple[Sequence[Span | None], Sequence[bool]],
+    ) -> tuple[dict[int, Span], list[int]]:
+        """The chunk's words moved onto the path, and the turns whose new voice was found
+        under the words before."""
         opts = self.options
+        spans, turns = spans_and_turns
         a, b = round(chunk.start_s * SAMPLE_RATE), round(chunk.end_s * SAMPLE_RATE)
         emissions = self.scorer.emissions(samples[a:b])
-        sequence = [label for i in chunk.words for label in labels[i]]
-        path = force_align(emissions, sequence, blank=0)
-        if path is None or np.mean([s.score for s in path]) < opts.min_chunk_log_prob:
+        found = self._path(emissions, chunk.start_s, chunk.words, labels)
+        if found is None or np.mean([s for _, s in found.values()]) < opts.min_chunk_log_prob:
             logger.debug("acoustic chunk %.2f-%.2f s implausible; signal times kept", *_ext(chunk))
-            return {}
-        moved: dict[int, Span] = {}
+            return {}, []
+        onsets = [
+            turn
+            for k, turn in enumerate(chunk.words)
+            if k > 0 and turns[turn] and self._turn_onset(emissions, chunk, k, (labels, found))
+        ]
+        return self._accepted(chunk.words, found, spans), onsets
+
+    def _path(
+        self, emissions: Emissions, offset_s: float, words: list[int], labels: Sequence[list[int]]
+    ) -> dict[int, tuple[Span, float]] | None:
+        """Each word's (start, end) on the best path through `emissions` (which start at
+        `offset_s`) and its phones' mean log-probability; None if there is no path."""
+        path = force_align(emissions, [label for i in words for label in labels[i]], blank=0)
+        if path is None:
+            return None
+        found: dict[int, tuple[Span, float]] = {}
         position = 0
-        for i in chunk.words:
-            phones = path[position : position + len(labels[i])]
+        for i in words:
+            found[i] = self._word_span(offset_s, path[position : position + len(labels[i])])
             position += len(labels[i])
-            span = self._word_span(chunk.start_s, phones)
+        return found
+
+    def _turn_onset(
+        self,
+        emissions: Emissions,
+        chunk: Chunk,
+        k: int,
+        labels_and_found: tuple[Sequence[list[int]], dict[int, tuple[Span, float]]],
+    ) -> bool:
+        """At a turn (a sentence right after another) whose first word the path is unsure
+        of, the next speaker may have started under the last one's last word, which the path
+        gave the time: align the new sentence alone from up to `turn_search_s` earlier (not
+        before that word starts). Where its first word is clearly surer there, its words take
+        those times up to where both paths agree (updated in `found`). Whether it moved."""
+        opts, frame = self.options, self.scorer.frame_s
+        labels, found = labels_and_found
+        turn = chunk.words[k]
+        (onset, _), score = found[turn]
+        if score >= opts.turn_unsure_log_prob:
+            return False
+        sentence = chunk.words[k : k + opts.turn_words]
+        before = found[chunk.words[k - 1]][0][0]
+        earliest = max(onset - opts.turn_search_s, before + frame)
+        first = max(0, round((earliest - chunk.start_s) / frame))
+        last = round((found[sentence[-1]][0][1] - chunk.start_s) / frame) + 5
+        alone = self._path(emissions[first:last], chunk.start_s + first * frame, sentence, labels)
+        if alone is None:
+            return False
+        (new_onset, _), new_score = alone[turn]
+        if new_score < score + opts.turn_gain_log_prob or new_onset > onset - 2 * frame:
+            return False
+        for i in sentence:
+            if alone[i][0][0] >= found[i][0][0] - frame:
+                break
+            found[i] = alone[i]
+        logger.debug(
+            "turn at word %d: the new voice starts at %.2f s, not %.2f", turn, new_onset, onset
+        )
+        return True
+
+    def _accepted(
+        self,
+        words: list[int],
+        found: dict[int, tuple[Span, float]],
+        spans: Sequence[Span | None],
+    ) -> dict[int, Span]:
+        """The words whose path times are taken: those the model is sure of and that moved
+        plausibly far; and an unsure word whose signal time does not fit between the nearest
+        sure words around it (crosstalk, a crammed run), where the path, which keeps them in
+        order, is the better guess."""
+        opts = self.options
+        sure: dict[int, Span] = {}
+        for i in words:
+            (span, score), old = found[i], spans[i]
+            assert old is not None
+            crammed = old[1] - old[0] < opts.crammed_word_s
+            reach = opts.max_crammed_shift_s if crammed else opts.max_shift_s
+            # How far the path takes the start out of the word's signal span (Whisper's span
+            # often takes in a pause before the word: a start inside it is no move away).
+            moved_s = max(0.0, old[0] - span[0], span[0] - old[1])
+            if score >= opts.min_word_log_prob and moved_s <= reach:
+                sure[i] = span
+        moved = dict(sure)
+        for k, i in enumerate(words):
+            if i in sure:
+                continue
+            before = next((sure[j] for j in reversed(words[:k]) if j in sure), None)
+            after = next((sure[j] for j in words[k + 1 :] if j in sure), None)
             old = spans[i]
             assert old is not None
-            if span is not None and abs(span[0] - old[0]) <= opts.max_shift_s:
-                moved[i] = span
+            if before is None or after is None:
+                continue
+            slack = opts.order_slack_s
+            if not before[0] - slack < old[0] < after[0] + slack:
+                moved[i] = found[i][0]
         return moved
 
-    def _word_span(self, offset_s: float, phones: list[LabelSpan]) -> Span | None:
+    def _word_span(self, offset_s: float, phones: list[LabelSpan]) -> tuple[Span, float]:
+        """The word's (start, end) on the path, and its phones' mean log-probability."""
         opts, frame = self.options, self.scorer.frame_s
-        if np.mean([p.score for p in phones]) < opts.min_word_log_prob:
-            return None
         start = offset_s + phones[0].first * frame + opts.start_offset_s
         end = offset_s + (phones[-1].last + 1) * frame + opts.end_offset_s
-        return start, end
+        return (start, end), float(np.mean([p.score for p in phones]))
 
 
-def snap_to_pauses(span: Span, pauses: Sequence[Span], radius_s: float) -> Span:
+def snap_to_pauses(
+    span: Span, pauses: Sequence[Span], radius_s: float, end_reach_s: float = 0.0
+) -> Span:
     """A start just after a pause moves to the pause's end, an end just before one to its
-    start, where the pause edge is within `radius_s`."""
+    start, where the pause edge is within `radius_s`; an end also moves on to a pause that
+    starts up to `end_reach_s` later (a held last sound: the path leaves it early)."""
     start, end = span
     for pause_start, pause_end in pauses:
         if abs(pause_end - start) <= radius_s and pause_end < end:
             start = pause_end
-        if abs(pause_start - end) <= radius_s and pause_start > start:
+        reach = -radius_s <= pause_start - end <= max(radius_s, end_reach_s)
+        if reach and pause_start > start:
             end = pause_start
+            break
     return start, end
+
+
+def close_voiced_gaps(
+    words: list[tuple[Span | None, Refinement]], pauses: Sequence[Span], opts: AcousticOptions
+) -> list[tuple[Span | None, Refinement]]:
+    """A gap between two words with no pause in it, longer than a stop's closure, is the
+    first word's held last sound: the word ends where the next starts."""
+    shortest_s, longest_s = opts.min_closed_gap_s, opts.close_gap_s
+    out = list(words)
+    for k in range(len(out) - 1):
+        (span, how), (following, _) = out[k], out[k + 1]
+        if span is None or following is None or how != "acoustic":
+            continue
+        gap = following[0] - span[1]
+        quiet = any(a < following[0] and span[1] < b for a, b in pauses)
+        if shortest_s < gap <= longest_s and not quiet:
+            out[k] = ((span[0], following[0]), how)
+    return out
 
 
 def _ext(chunk: Chunk) -> tuple[float, float]:
     return chunk.start_s, chunk.end_s
+
+
+def onto_dips(
+    words: list[tuple[Span | None, Refinement]],
+    smooth: npt.NDArray[np.float64],
+    on_pause: set[int],
+    opts: AcousticOptions,
+) -> list[tuple[Span | None, Refinement]]:
+    """A word's start that is not on a pause moves onto a deep energy dip close by: later
+    always; earlier only where the word before runs up to it on the path (a dip in a gap
+    before the word is silence the word starts after)."""
+    out = list(words)
+    for k, (span, how) in enumerate(out):
+        if span is None or how != "acoustic" or k in on_pause:
+            continue
+        dip = nearest_dip(smooth, span[0], opts.dip_radius_s, opts.dip_min_drop_db)
+        before = out[k - 1][0] if k > 0 else None
+        abuts = before is not None and before[1] >= span[0] - opts.abut_s
+        if dip > span[0] or (dip < span[0] and abuts):
+            out[k] = ((min(dip, span[1] - opts.min_word_s), span[1]), how)
+    return out
+
+
+def ends_sentence(word: str) -> bool:
+    """Whether a written word closes a sentence (the next may be another speaker's)."""
+    return word.rstrip("\"')]»”’").endswith((".", "?", "!"))
+
+
+def _yield_to_onsets(
+    words: list[tuple[Span | None, Refinement]], min_word_s: float, onsets: Sequence[int]
+) -> list[tuple[Span | None, Refinement]]:
+    """Where a new voice was found to start under the word before it, that word ends by its
+    start (it keeps its own start: words stay in order)."""
+    out = list(words)
+    for turn in onsets:
+        onset, (span, how) = out[turn][0], out[turn - 1]
+        if onset is not None and span is not None:
+            out[turn - 1] = ((span[0], max(span[0] + min_word_s, min(span[1], onset[0]))), how)
+    return out
 
 
 def _in_order(

@@ -15,7 +15,7 @@ import numpy as np
 from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
 
 from alignment.acoustic import LANGUAGES as ACOUSTIC_LANGUAGES
-from alignment.acoustic import AcousticRefiner, PhoneModel
+from alignment.acoustic import AcousticRefiner, GraphemeModel, PhoneModel
 from alignment.audio import (
     LEVEL_FRAME_S,
     SAMPLE_RATE,
@@ -70,7 +70,8 @@ def _no_progress(stage: str, fraction: float) -> None:
 
 
 class Aligner:
-    """Holds one loaded model; `align` may be called many times (not concurrently)."""
+    """Holds one loaded model; `align` may be called many times, by up to
+    `options.concurrent_calls` threads at once."""
 
     def __init__(self, options: AlignmentOptions | None = None) -> None:
         self.options = options or AlignmentOptions()
@@ -86,22 +87,31 @@ class Aligner:
                 self.options.model,
                 device=self.options.device,
                 compute_type=self.options.compute_type,
+                device_index=self.options.device_index,
+                concurrent_calls=self.options.concurrent_calls,
                 cpu_threads=threads,
                 cpu_workers=workers,
                 cache_dir=Path(self.options.model_cache_dir)
                 if self.options.model_cache_dir
                 else None,
             )
+            limit = self._model.max_batch_size
+            if limit is not None and self.options.batch_size > limit:
+                logger.warning(
+                    "batch_size %d does not fit in the GPU's memory with %s; using %d",
+                    self.options.batch_size,
+                    self.options.model,
+                    limit,
+                )
         return self._model
 
     @property
     def acoustic(self) -> AcousticRefiner:
-        """The phone-level refiner (its model and dictionary load on first use)."""
+        """The phone-level refiner (its models and dictionary load on first use)."""
         if self._acoustic is None:
             threads, workers = cpu_plan(self.options.cpu_threads)
-            self._acoustic = AcousticRefiner(
-                PhoneModel(), Lexicon.load(), workers=threads * workers
-            )
+            lexicon = Lexicon.load(guess=GraphemeModel().phones)
+            self._acoustic = AcousticRefiner(PhoneModel(), lexicon, workers=threads * workers)
         return self._acoustic
 
     def align(
@@ -205,6 +215,7 @@ class Aligner:
 
     def _sync_options(self) -> SyncOptions:
         batch = self.options.batch_size or (8 if self.model.device == "cuda" else 1)
+        batch = min(batch, self.model.max_batch_size or batch)  # what the GPU's memory holds
         return SyncOptions(
             window_s=self.options.window_s,
             hop_s=self.options.hop_s,
@@ -296,8 +307,9 @@ class Aligner:
                 logger.debug("no acoustic pass for %r: signal refinement only", language)
             return [(span, "signal") for span in times]
         pauses = [(p.start, p.end) for p in find_pauses(levels, RefineOptions().min_pause_s)]
+        words = [t.text for t in speech]
         with stages.stage("acoustic"):
-            return self.acoustic.refine(samples, [t.text for t in speech], times, pauses)
+            return self.acoustic.refine(samples, words, times, pauses, levels, extra or ())
 
 
 @dataclass(frozen=True)
@@ -353,6 +365,8 @@ def check_options(options: AlignmentOptions) -> None:
             f"batch_size must be 0 (the default: 8 on a GPU, 1 on the CPU) to "
             f"{MAX_BATCH_SIZE} windows, not {options.batch_size}."
         )
+    if options.device_index < 0 or options.concurrent_calls < 1:
+        raise InvalidOptionError("device_index must be 0 or more and concurrent_calls 1 or more.")
     _check_refine(options.refine)
     if options.language is not None and options.language not in _LANGUAGE_CODES:
         raise UnsupportedLanguageError(

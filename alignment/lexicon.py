@@ -1,10 +1,12 @@
-"""English words -> phones (ARPAbet) from the CMU Pronouncing Dictionary; numbers spelled out."""
+"""English words -> phones (ARPAbet) from the CMU Pronouncing Dictionary; numbers spelled out,
+other words guessed by a grapheme-to-phoneme model where one is given."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from alignment.errors import AcousticModelError
@@ -39,20 +41,58 @@ _ONES = [
 ]
 _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _SCALES = ((10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred"))
+_ORDINAL = {
+    "one": "first",
+    "two": "second",
+    "three": "third",
+    "five": "fifth",
+    "eight": "eighth",
+    "nine": "ninth",
+    "twelve": "twelfth",
+}
+#: Abbreviations that are written short and said in full.
+_ABBREVIATIONS = {
+    "dr": ["doctor"],
+    "mr": ["mister"],
+    "mrs": ["missus"],
+    "st": ["street"],
+    "vs": ["versus"],
+    "etc": ["et", "cetera"],
+    "km": ["kilometers"],
+    "kg": ["kilograms"],
+    "cm": ["centimeters"],
+    "mm": ["millimeters"],
+    "jan": ["january"],
+    "feb": ["february"],
+    "aug": ["august"],
+    "sept": ["september"],
+    "oct": ["october"],
+    "nov": ["november"],
+    "dec": ["december"],
+}
 _INITIALISM = re.compile(r"^(?:[a-z]\.){2,}$")
 _NUMBER = re.compile(r"^\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(%?)$")
-_EDGES = re.compile(r"^[^\w$]+|[^\w%.]+$|(?<=[a-z]{2})\.$")
+_ORDINAL_NUMBER = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d\d)$")
+_LETTERS_AND_DIGITS = re.compile(r"[a-z]+|\d+")
+_EDGES = re.compile(r"^[^\w$]+|[^\w%.]+$|(?<=[a-z]{2})\.$|(?<=\d)\.$")
+
+#: Phones for a word the dictionary lacks (a grapheme-to-phoneme model), or None.
+Guess = Callable[[str], list[str] | None]
 
 
 class Lexicon:
-    """Looks up pronunciations; a word it cannot say has no phones (None)."""
+    """Looks up pronunciations; a word it cannot say has no phones (None). Words the
+    dictionary lacks are asked of `guess` (once each), where one is given."""
 
-    def __init__(self, entries: dict[str, str]) -> None:
+    def __init__(self, entries: dict[str, str], guess: Guess | None = None) -> None:
         self._entries = entries
+        self._guess = guess
+        self._guessed: dict[str, list[str] | None] = {}
 
     @classmethod
-    def load(cls) -> Lexicon:
-        return cls(parse_cmudict(read_cmudict()))
+    def load(cls, guess: Guess | None = None) -> Lexicon:
+        return cls(parse_cmudict(read_cmudict()), guess)
 
     def phones(self, word: str) -> list[str] | None:
         """The word's phones, or None when a part of it has no known pronunciation."""
@@ -62,10 +102,18 @@ class Lexicon:
         phones: list[str] = []
         for part in parts:
             entry = self._entries.get(part)
-            if entry is None:
+            found = entry.split() if entry is not None else self._guessed_phones(part)
+            if not found:
                 return None
-            phones.extend(entry.split())
+            phones.extend(found)
         return phones
+
+    def _guessed_phones(self, part: str) -> list[str] | None:
+        if self._guess is None or not re.fullmatch(r"[a-z']*[a-z][a-z']*", part):
+            return None
+        if part not in self._guessed:
+            self._guessed[part] = self._guess(part)
+        return self._guessed[part]
 
 
 def read_cmudict() -> str:
@@ -94,25 +142,66 @@ def parse_cmudict(text: str) -> dict[str, str]:
 
 
 def spoken_words(word: str) -> list[str]:
-    """The dictionary words a written word is spoken as: lower case, edges stripped, numbers
-    spelled out, initialisms letter by letter, hyphenated parts apart."""
+    """The dictionary words a written word is spoken as: lower case, edges stripped, numbers,
+    ordinals, clock times and years spelled out, initialisms letter by letter, common
+    abbreviations in full, hyphenated parts apart ("24-year": twenty four year); [] where a
+    part cannot be said."""
+    if word.startswith("[") or word.endswith("]"):
+        return []  # a cut-off or unclear word ("saying [adif] bunch"): its sounds are unknown
     token = _EDGES.sub("", word.casefold().replace("’", "'"))
     if _INITIALISM.match(token):
         return list(token.replace(".", ""))
-    number = _NUMBER.match(token)
-    if number:
-        return _number_words(token, number)
+    if token.rstrip(".") in _ABBREVIATIONS:
+        return _ABBREVIATIONS[token.rstrip(".")]
     out: list[str] = []
-    for part in re.split(r"[-/]", token):
-        if part and not re.fullmatch(r"[a-z']+", part):
+    for part in re.split(r"[-/–]", token):
+        said = _say_part(part) if part else []
+        if part and not said:
             return []
-        out.extend([part] if part else [])
+        out.extend(said)
     return out
+
+
+def _say_part(part: str) -> list[str]:
+    if re.fullmatch(r"[a-z']+", part):
+        return [part]
+    number = _NUMBER.match(part)
+    if number:
+        return _number_words(part, number)
+    ordinal = _ORDINAL_NUMBER.match(part)
+    if ordinal:
+        *head, last = say_integer(int(ordinal.group(1)))
+        return [*head, _ordinal(last)]
+    clock = _CLOCK.match(part)
+    if clock:
+        hours, minutes = int(clock.group(1)), int(clock.group(2))
+        if minutes == 0:
+            return [*say_integer(hours), "o'clock"]
+        return say_integer(hours) + (["oh"] if minutes < 10 else []) + say_integer(minutes)
+    pieces = _LETTERS_AND_DIGITS.findall(part)
+    if "".join(pieces) == part and len(pieces) > 1:  # "q2", "mp3": letters, then the number
+        return [w for p in pieces for w in (list(p) if p.isalpha() else _say_part(p))]
+    return []
+
+
+def _ordinal(word: str) -> str:
+    if word in _ORDINAL:
+        return _ORDINAL[word]
+    if word.endswith("y"):
+        return word[:-1] + "ieth"
+    return word + "th"
 
 
 def _number_words(token: str, match: re.Match[str]) -> list[str]:
     whole, fraction, percent = match.group(1).replace(",", ""), match.group(2), match.group(3)
-    words = say_integer(int(whole))
+    plain = not (fraction or percent or token.startswith("$"))
+    if plain and len(whole) > 1 and whole.startswith("0"):  # "07", "0199": digit by digit
+        return ["oh" if d == "0" else _ONES[int(d)] for d in whole]
+    year = plain and len(match.group(1)) == 4  # "2026", not "2,026"
+    words = say_year(int(whole)) if year else say_integer(int(whole))
+    if token.startswith("$") and fraction and len(fraction) == 2:  # "$2.50": two dollars fifty
+        cents = say_integer(int(fraction)) if int(fraction) else []
+        return [*words, "dollar" if whole == "1" else "dollars", *cents]
     if fraction:
         words += ["point", *(_ONES[int(d)] for d in fraction)]
     if percent:
@@ -120,6 +209,17 @@ def _number_words(token: str, match: re.Match[str]) -> list[str]:
     if token.startswith("$"):
         words.append("dollar" if whole == "1" and not fraction else "dollars")
     return words
+
+
+def say_year(number: int) -> list[str]:
+    """A four-digit number as a year is said ("1984": nineteen eighty four; "2005": two
+    thousand five), from 1100 to 2099; others as integers."""
+    head, rest = divmod(number, 100)
+    if not 11 <= head <= 20 or (head % 10 == 0 and rest < 10):
+        return say_integer(number)
+    if rest == 0:
+        return [*say_integer(head), "hundred"]
+    return say_integer(head) + (["oh"] if rest < 10 else []) + say_integer(rest)
 
 
 def say_integer(number: int) -> list[str]:

@@ -19,20 +19,32 @@ MODEL_LAG_S = {
     "base": -0.045,
 }
 DEFAULT_LAG_S = 0.0
-_APART_S = 1.0
-_MIN_AFTER_PAUSE_S = 0.1
-_MIN_AFTER_PAUSE_SHARE = 0.25
 
 Array = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class RefineOptions:
+    """Tunables of the signal refinement (chosen on the dev benchmark)."""
+
+    #: Quiet stretches shorter than this are no pause (stops inside words are shorter).
     min_pause_s: float = 0.08
+    #: How far from a word edge a pause may lie and still be taken as its boundary.
     pause_radius_s: float = 0.15
+    #: How far a boundary inside continuous speech may move onto an energy dip.
     dip_radius_s: float = 0.05
+    #: How much quieter than the boundary a dip must be to count.
     dip_min_drop_db: float = 1.0
+    #: Shortest word, seconds.
     min_word_s: float = 0.03
+    #: Words further apart than this have audio the text lacks between them: each edge finds
+    #: its own pause instead of sharing one.
+    apart_s: float = 1.0
+    #: After a pause taken as a boundary, the next word keeps at least this much of its span
+    #: (seconds, and share of its span, whichever is less): a long word the DTW dragged into
+    #: the pause would be left as a sliver after it otherwise.
+    min_after_pause_s: float = 0.1
+    min_after_pause_share: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -122,7 +134,7 @@ def refine(
     if extra_pauses:
         found = merge_pauses(found, [s for s in extra_pauses if s[1] - s[0] >= opts.min_pause_s])
     pauses = _Pauses(found, opts.pause_radius_s)
-    smooth = np.convolve(levels.astype(np.float64), np.ones(3) / 3, mode="same")
+    smooth = smooth_levels(levels)
     order = [i for i, p in enumerate(placements) if p is not None]
     if order:
         _snap_first_start(order[0], starts, ends, pauses)
@@ -131,8 +143,8 @@ def refine(
         after = order[position + 2] if position + 2 < len(order) else None
         if nxt is None:
             _snap_last_end(index, starts, ends, pauses)
-        elif not _snap_gap(index, nxt, after, starts, ends, pauses):
-            boundary = _nearest_dip(smooth, starts[nxt], opts)
+        elif not _snap_gap(index, nxt, after, starts, ends, pauses, opts):
+            boundary = nearest_dip(smooth, starts[nxt], opts.dip_radius_s, opts.dip_min_drop_db)
             if starts[index] + opts.min_word_s < boundary < ends[nxt] - opts.min_word_s:
                 starts[nxt] = boundary
             ends[index] = starts[nxt]
@@ -152,18 +164,23 @@ def _snap_last_end(index: int, starts: Array, ends: Array, pauses: _Pauses) -> N
 
 
 def _snap_gap(
-    index: int, nxt: int, after: int | None, starts: Array, ends: Array, pauses: _Pauses
+    index: int,
+    nxt: int,
+    after: int | None,
+    starts: Array,
+    ends: Array,
+    pauses: _Pauses,
+    opts: RefineOptions,
 ) -> bool:
     """Put the boundary between two words on a pause between them, if there is one."""
-    if starts[nxt] - ends[index] > _APART_S:
+    if starts[nxt] - ends[index] > opts.apart_s:
         # Far apart (audio the text lacks in between): each edge finds its own pause.
         _snap_last_end(index, starts, ends, pauses)
         _snap_first_start(nxt, starts, ends, pauses)
         return True
     low, high = sorted((float(ends[index]), float(starts[nxt])))
-    # The next word keeps a fair part of its span after the pause: a long word the DTW
-    # dragged into the pause ends up as a sliver after it otherwise.
-    keep = max(0.03, min(_MIN_AFTER_PAUSE_S, _MIN_AFTER_PAUSE_SHARE * (ends[nxt] - starts[nxt])))
+    share = opts.min_after_pause_share * (ends[nxt] - starts[nxt])
+    keep = max(opts.min_word_s, min(opts.min_after_pause_s, share))
     before = float(ends[nxt]) - keep
     if after is not None:
         before = min(before, float(starts[after]))
@@ -174,15 +191,21 @@ def _snap_gap(
     return True
 
 
-def _nearest_dip(smooth: Array, moment: float, opts: RefineOptions) -> float:
-    """The quietest point within the dip radius, if it is clearly quieter than `moment`."""
+def smooth_levels(levels: Levels) -> Array:
+    """Frame levels averaged over 3 frames (15 ms), for finding dips."""
+    return np.convolve(levels.astype(np.float64), np.ones(3) / 3, mode="same")
+
+
+def nearest_dip(smooth: Array, moment: float, radius_s: float, min_drop_db: float) -> float:
+    """The quietest point within `radius_s` of `moment`, if it is at least `min_drop_db`
+    quieter than `moment`; else `moment`."""
     centre = round(moment / LEVEL_FRAME_S)
-    reach = round(opts.dip_radius_s / LEVEL_FRAME_S)
+    reach = round(radius_s / LEVEL_FRAME_S)
     lo, hi = max(0, centre - reach), min(len(smooth), centre + reach + 1)
     if hi <= lo or not 0 <= centre < len(smooth):
         return moment
     lowest = lo + int(np.argmin(smooth[lo:hi]))
-    if smooth[centre] - smooth[lowest] >= opts.dip_min_drop_db:
+    if smooth[centre] - smooth[lowest] >= min_drop_db:
         return lowest * LEVEL_FRAME_S
     return moment
 

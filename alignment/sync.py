@@ -32,6 +32,14 @@ class SyncTunables:
 
     #: Audio left at the end shorter than this is not aligned on its own.
     min_window_s: float = 0.3
+    #: Most placed words given to a window again as context (its overlap with the last one).
+    max_prefix_words: int = 40
+    #: Words of new text offered to a window: the speaking rate so far times the window's
+    #: length times this margin, plus `extra_candidate_words` (a fast speaker, a wrong rate).
+    candidate_margin: float = 1.2
+    extra_candidate_words: int = 8
+    #: Frames quieter than this are digital silence or near it: no window starts in them.
+    silence_db: float = -60.0
     #: Resync search (words of text ahead, matching words in a run needed), nearest first: a far
     #: jump needs more evidence, so repeated text (refrains, sponsor reads) matches the near copy.
     search_steps: tuple[tuple[int, int], ...] = ((40, 3), (250, 5), (1000, 7), (4000, 9))
@@ -268,7 +276,7 @@ class Synchronizer:
         window = self._windows.get(start)
         is_last = window.end_s >= self._duration - 1e-3
         prefix = self._prefix(window.start_s)
-        new = self._candidates(len(prefix))
+        new = self._candidates(prefix)
         timed = self._aligner.align(window, [self._tokens[i] for i in prefix + new])
         fresh = timed[len(prefix) :]
         limit = window.end_s if is_last else window.end_s - self._options.edge_guard_s
@@ -304,7 +312,7 @@ class Synchronizer:
     def _prefix(self, window_start: float) -> list[int]:
         indices: list[int] = []
         k = self._cursor - 1
-        while k >= 0 and len(indices) < 40:
+        while k >= 0 and len(indices) < self._tune.max_prefix_words:
             placement = self.placed[k]
             if placement is None or placement.start < window_start + 0.05:
                 break
@@ -312,9 +320,12 @@ class Synchronizer:
             k -= 1
         return indices[::-1]
 
-    def _candidates(self, prefix_count: int) -> list[int]:
-        budget = MAX_TEXT_TOKENS - sum(len(self._tokens[i]) for i in range(prefix_count))
-        wanted = int(self._words_per_second() * self._options.window_s * 1.2) + 8
+    def _candidates(self, prefix: list[int]) -> list[int]:
+        """The next words of text to offer the window, within the token budget that the
+        prefix (context) leaves."""
+        budget = MAX_TEXT_TOKENS - sum(len(self._tokens[i]) for i in prefix)
+        rate = self._words_per_second() * self._options.window_s * self._tune.candidate_margin
+        wanted = int(rate) + self._tune.extra_candidate_words
         chosen: list[int] = []
         for index in range(self._cursor, len(self.placed)):
             budget -= len(self._tokens[index])
@@ -720,7 +731,7 @@ class Synchronizer:
     def _next_sound(self, at_s: float) -> float:
         """Skip leading digital silence or near-silence: windows should start near speech."""
         first = int(at_s / LEVEL_FRAME_S)
-        loud = np.flatnonzero(self._levels[first:] > -60.0)
+        loud = np.flatnonzero(self._levels[first:] > self._tune.silence_db)
         if len(loud) == 0:
             return self._duration
         return max(at_s, (first + int(loud[0])) * LEVEL_FRAME_S - 0.2)

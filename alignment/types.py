@@ -55,6 +55,11 @@ class AlignmentOptions:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = "auto"
     cpu_threads: int = 0
+    #: Which GPU (ignored on the CPU).
+    device_index: int = 0
+    #: How many threads may align with this model at once: CTranslate2 keeps that many
+    #: replicas, which share one copy of the weights on a GPU.
+    concurrent_calls: int = 1
     batch_size: int = 0
     window_s: float = 30.0
     hop_s: float = 27.0

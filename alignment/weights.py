@@ -54,8 +54,12 @@ class LoadedModel:
     compute_type: str
     #: Which GPU (always 0 on the CPU).
     device_index: int = 0
-    #: Copies of the model that can run at once (CTranslate2's inter_threads): on the CPU,
-    #: one window is encoded while another is aligned.
+    #: The most 30 s windows to encode at once: what fits in the GPU's memory (see
+    #: `batch_limit`); on the CPU, or where the memory is unknown, no limit beyond the options'.
+    max_batch_size: int | None = None
+    #: Copies of the model that one call can use at once (CTranslate2 runs
+    #: `concurrent_calls` times as many): on the CPU, one window is encoded while another is
+    #: aligned.
     workers: int = 1
 
     @property
@@ -265,6 +269,7 @@ def load_model(
     device: str = "auto",
     compute_type: str = "auto",
     device_index: int = 0,
+    concurrent_calls: int = 1,
     cpu_threads: int = 0,
     cpu_workers: int = 1,
     cache_dir: Path | None = None,
@@ -289,7 +294,8 @@ def load_model(
     if cpu_threads:
         kwargs["cpu_threads"] = cpu_threads
     workers = max(1, cpu_workers) if chosen_device == "cpu" else 1
-    kwargs["num_workers"] = workers
+    if concurrent_calls * workers > 1:  # replicas; on one GPU they share the weights
+        kwargs["num_workers"] = concurrent_calls * workers
     try:
         whisper = WhisperModel(path, **kwargs)
     except Exception as exc:  # faster-whisper raises many kinds: hub, IO, CUDA, format
@@ -299,7 +305,87 @@ def load_model(
     used = str(whisper.model.compute_type)
     where = f"cuda:{index}" if chosen_device == "cuda" else "cpu"
     logger.info("loaded model %s on %s (%s; asked for %s)", name, where, used, compute_type)
-    return LoadedModel(whisper, name, chosen_device, used, index, workers)
+    limit = None
+    if chosen_device == "cuda":
+        weights = weight_bytes(name, path, used)
+        total = gpu_total_memory(index)
+        if weights is not None and total is not None:
+            limit = batch_limit(total, weights, concurrent_calls)
+            logger.info(
+                "%s: at most %d window(s) per batch fit in GPU %d's %.1f GB",
+                name,
+                limit,
+                index,
+                total / 1e9,
+            )
+    return LoadedModel(whisper, name, chosen_device, used, index, limit, workers)
+
+
+#: GPU memory one 30 s window takes while it is encoded and aligned, as a share of the
+#: model's weights in memory: faster-whisper's published large-v2 figures (float16) grow by
+#: about 1.5 GB from batch 1 to batch 8, for 3.1 GB of weights; at least _MIN_WINDOW_BYTES.
+_WINDOW_SHARE_OF_WEIGHTS = 0.065
+_MIN_WINDOW_BYTES = 64 * 1024**2
+#: Of the GPU's memory, what the model and its batches may use (CUDA, cuBLAS and the
+#: allocator's cache take the rest).
+_USABLE_SHARE = 0.8
+#: Parameters of the standard Whisper sizes, for models loaded by name (a folder's
+#: model.bin says its own size).
+_PARAMETERS = {
+    "tiny": 39e6,
+    "base": 74e6,
+    "small": 244e6,
+    "medium": 769e6,
+    "large": 1550e6,
+    "turbo": 809e6,
+    "distil-large": 756e6,
+}
+
+
+def batch_limit(total_bytes: int, weight_bytes: int, concurrent_calls: int = 1) -> int:
+    """The most windows a batch may hold on a GPU with `total_bytes` of memory, when the
+    weights take `weight_bytes` and `concurrent_calls` batches may run at once; at least 1."""
+    per_window = max(_MIN_WINDOW_BYTES, _WINDOW_SHARE_OF_WEIGHTS * weight_bytes)
+    room = total_bytes * _USABLE_SHARE - weight_bytes
+    return max(1, int(room / max(1, concurrent_calls) // per_window))
+
+
+def weight_bytes(name: str, path: str, compute_type: str) -> int | None:
+    """The model's weights in GPU memory: its model.bin where it is a folder (stored in
+    float16 or int8, run as `compute_type`), else from the standard size in its name."""
+    per_parameter = 4 if compute_type == "float32" else 1 if compute_type.startswith("int8") else 2
+    model_bin = Path(path) / "model.bin"
+    if model_bin.is_file():
+        stored = model_bin.stat().st_size
+        return stored * 2 if compute_type == "float32" else stored
+    parameters = _PARAMETERS.get(_size_family(name))
+    return None if parameters is None else int(parameters * per_parameter)
+
+
+def _size_family(name: str) -> str:
+    """`large` for large-v3, `turbo` for large-v3-turbo, `tiny` for a hub repository
+    named faster-whisper-tiny.en."""
+    base = name.rsplit("/", 1)[-1].lower().removeprefix("faster-").removeprefix("whisper-")
+    if "turbo" in base:
+        return "turbo"
+    if base.startswith("distil-large"):
+        return "distil-large"
+    return base.split(".")[0].split("-")[0]
+
+
+def gpu_total_memory(device_index: int) -> int | None:
+    """GPU `device_index`'s memory in bytes, as CUDA numbers the GPUs (after
+    CUDA_VISIBLE_DEVICES), from the driver; None where the driver cannot say."""
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return None
+    device, total = ctypes.c_int(), ctypes.c_size_t()
+    if driver.cuInit(0) != 0 or driver.cuDeviceGet(ctypes.byref(device), device_index) != 0:
+        return None
+    if driver.cuDeviceTotalMem_v2(ctypes.byref(total), device) != 0:
+        return None
+    return int(total.value)
 
 
 def _load_error(

@@ -385,10 +385,12 @@ def _options_ready(settings: Settings) -> bool:
     """Check the engine settings (PODALIGN_BATCH_SIZE, …) before starting: a bad one is one
     line on stderr with its code, not a failed start-up deep in the first model load."""
     from alignment.engine import check_options
+    from app.placement import place_workers
     from app.worker import engine_options
 
     try:
         check_options(engine_options(settings, settings.model))
+        place_workers(settings.device, settings.device_index, max(1, settings.workers))
     except AlignmentError as exc:
         print(f"error: {exc.code}: {exc.message} (PODALIGN_* settings)", file=sys.stderr)
         return False

@@ -23,6 +23,7 @@ from app.headers import SecurityHeaders
 from app.jobs import JobStore
 from app.keys import KeyStore
 from app.metrics import Metrics
+from app.placement import place_workers, sharing
 from app.renders import Renders
 from app.routes import alignments, gentle, health, pages
 from app.service import Service
@@ -97,26 +98,25 @@ def build_service(settings: Settings, workers: int | None = None) -> Service:
         if result is not None:
             metrics.audio_seconds.inc(result.duration_s)
 
-    # Each worker has its own copy of the model, so that N workers align N jobs at once.
     count = max(0, settings.workers if workers is None else workers)
     slot = _claim_slot(settings, store) if count else None
     claimant = slot.identity if slot is not None else None
     threads = [
-        Worker(
-            settings,
-            store,
-            files,
-            Models(settings),
-            webhooks,
-            finished,
-            f"worker-{i + 1}",
-            claimant,
-        )
-        for i in range(count)
+        Worker(settings, store, files, models, webhooks, finished, f"worker-{i + 1}", claimant)
+        for i, models in enumerate(worker_models(settings, count))
     ]
     models = threads[0].models if threads else Models(settings)
     keys, renders = KeyStore(engine), Renders(files)
     return Service(settings, store, files, models, webhooks, metrics, threads, keys, renders, slot)
+
+
+def worker_models(settings: Settings, count: int) -> list[Models]:
+    """Each worker's models. On the CPU every worker has its own copy, so that N workers align
+    N jobs at once; on GPUs the workers are spread over PODALIGN_DEVICE_INDEX in turn and the
+    workers of one GPU share one copy there, which CTranslate2 runs side by side."""
+    placement = place_workers(settings.device, settings.device_index, count)
+    per_gpu = {index: Models(settings, index, calls) for index, calls in sharing(placement).items()}
+    return [Models(settings) if index is None else per_gpu[index] for index in placement]
 
 
 def _claim_slot(settings: Settings, store: JobStore) -> ClaimSlot:
@@ -142,7 +142,7 @@ def start_workers(service: Service) -> None:
             "%s: model %s ready on %s (%s)",
             worker.name,
             service.settings.model,
-            aligner.model.device,
+            worker.models.where(service.settings.model),
             aligner.model.compute_type,
         )
     if service.workers:

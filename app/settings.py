@@ -28,11 +28,15 @@ class Settings(BaseSettings):
     #: Where downloaded and unpacked models live (default: the user's cache folder).
     model_cache_dir: Path | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    #: The GPUs workers use, comma-separated (`0,2`); empty: every visible one. Workers are
+    #: spread over them in turn, and the workers of one GPU share its model.
+    device_index: Annotated[list[int], NoDecode] = Field(default_factory=list)
     compute_type: str = "auto"
     #: How word boundaries are sharpened unless a job asks otherwise (acoustic, signal, none).
     refine: Literal["acoustic", "signal", "none"] = "acoustic"
     #: Windows encoded per call (0: the engine's default, 8 on a GPU, 1 on the CPU; at most
-    #: 32, else the start is refused with invalid_option); `make bench-gpu` measures.
+    #: 32, else the start is refused with invalid_option; on a GPU at most what its memory
+    #: holds, see alignment.weights.batch_limit); `make bench-gpu` measures.
     batch_size: int = 0
     max_upload_bytes: int = 2 * 1024**3
     max_audio_s: float = 6 * 3600.0
@@ -61,7 +65,7 @@ class Settings(BaseSettings):
     #: Longest `?wait=` a client may ask for, in seconds.
     max_wait_s: float = 60.0
 
-    @field_validator("models", "api_keys", "cors_origins", mode="before")
+    @field_validator("models", "api_keys", "cors_origins", "device_index", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

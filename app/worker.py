@@ -35,17 +35,25 @@ class Canceled(Exception):
 
 
 class Models:
-    """One Aligner per model name, loaded on first use and kept (the model is the costly part)."""
+    """One Aligner per model name, loaded on first use and kept (the model is the costly part).
+    On a GPU, the workers of that GPU share one `Models` (`concurrent_calls` of them)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, device_index: int | None = None, concurrent_calls: int = 1
+    ) -> None:
         self._settings = settings
+        #: The GPU these models go to; None: the CPU (or the GPU `device` finds, numbered 0).
+        self.device_index = device_index
+        self.concurrent_calls = concurrent_calls
         self._aligners: dict[str, Aligner] = {}
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Aligner:
         with self._lock:
             if name not in self._aligners:
-                options = engine_options(self._settings, name)
+                options = engine_options(
+                    self._settings, name, self.device_index or 0, self.concurrent_calls
+                )
                 aligner = Aligner(options)
                 _ = aligner.model
                 if options.refine == "acoustic":
@@ -56,13 +64,26 @@ class Models:
     def loaded(self, name: str) -> Aligner | None:
         return self._aligners.get(name)
 
+    def where(self, name: str) -> str:
+        """Where `name` runs (`cpu`, `cuda:1`), or is meant to run while it is not loaded."""
+        aligner = self._aligners.get(name)
+        if aligner is not None:
+            model = aligner.model
+            return f"cuda:{model.device_index}" if model.device == "cuda" else "cpu"
+        return "cpu" if self.device_index is None else f"cuda:{self.device_index}"
 
-def engine_options(settings: Settings, model: str) -> AlignmentOptions:
-    """The engine options the service's settings give for `model`."""
+
+def engine_options(
+    settings: Settings, model: str, device_index: int = 0, concurrent_calls: int = 1
+) -> AlignmentOptions:
+    """The engine options the service's settings give for `model` (on GPU `device_index`,
+    shared by `concurrent_calls` workers)."""
     return AlignmentOptions(
         model=model,
         device=settings.device,
         compute_type=settings.compute_type,
+        device_index=device_index,
+        concurrent_calls=concurrent_calls,
         batch_size=settings.batch_size,
         refine=settings.refine,
         model_cache_dir=str(settings.model_cache_dir) if settings.model_cache_dir else None,

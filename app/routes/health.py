@@ -28,6 +28,10 @@ def readyz(service: ServiceDep) -> JSONResponse:
         "device": aligner.model.device if aligner is not None else None,
         "compute_type": aligner.model.compute_type if aligner is not None else None,
         "workers": len(service.workers),
+        # Which GPU (or the CPU) each worker aligns on.
+        "worker_devices": {
+            worker.name: worker.models.where(service.settings.model) for worker in service.workers
+        },
     }
     return JSONResponse(body, status_code=200 if not problems else 503)
 

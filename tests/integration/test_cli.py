@@ -206,3 +206,17 @@ def test_a_batch_size_out_of_bounds_refuses_the_start(tmp_path: Path, command: s
     assert done.returncode == EXIT_USAGE, done.stderr
     assert "error: invalid_option: batch_size must be 0" in done.stderr
     assert "32" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_gpu_listed_twice_refuses_the_start(tmp_path: Path) -> None:
+    env = {**os.environ, "PODALIGN_DATA_DIR": str(tmp_path), "PODALIGN_DEVICE_INDEX": "1,1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "worker"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == EXIT_USAGE, done.stderr
+    assert "error: invalid_option: PODALIGN_DEVICE_INDEX lists a GPU twice" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -92,7 +92,9 @@ def test_two_workers_align_two_jobs_at_once(
                 time.sleep(0.2)
             assert both_running, statuses
             assert [wait_for(client, i)["status"] for i in ids] == ["succeeded"] * 2
-            assert client.get("/readyz").json()["workers"] == 2
+            ready = client.get("/readyz").json()
+            assert ready["workers"] == 2
+            assert ready["worker_devices"] == {"worker-1": "cpu", "worker-2": "cpu"}
     finally:
         server.stop()
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from alignment import Aligner, AlignmentResult
+from alignment import Aligner, AlignmentOptions, AlignmentResult
 from tests.conftest import Sample, load_sample
+from tests.device import TEST_DEVICE
 
 
 def _start_errors_s(result: AlignmentResult, sample: Sample) -> np.ndarray:
@@ -74,3 +79,37 @@ def test_markup_and_speaker_labels_are_non_speech(aligner: Aligner, short_clean:
     assert all(w.start is None for w in result.words if w.status == "non_speech")
     errors = _start_errors_s(result, short_clean)
     assert float(np.median(errors)) <= 0.05
+
+
+def test_one_model_shared_by_two_threads_gives_each_the_same_result(
+    aligner: Aligner, short_clean: Sample
+) -> None:
+    """The workers of one GPU share one model (`concurrent_calls` replicas): two alignments at
+    once give what each gives alone."""
+    alone = aligner.align(short_clean.audio, short_clean.text).words
+    shared = Aligner(
+        AlignmentOptions(model="tiny.en", device=TEST_DEVICE, concurrent_calls=2, cpu_threads=1)
+    )
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: shared.align(short_clean.audio, short_clean.text), [0, 1]))
+    assert runs[0].words == runs[1].words
+    assert [(w.text, w.status) for w in runs[0].words] == [(w.text, w.status) for w in alone]
+    starts = np.array([w.start for w in runs[0].words if w.start is not None])
+    assert np.max(np.abs(starts - [w.start for w in alone if w.start is not None])) < 0.05
+
+
+def test_a_batch_is_no_larger_than_the_gpus_memory_holds(
+    aligner: Aligner, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model loaded on a GPU knows how many windows fit (weights.batch_limit); a larger
+    PODALIGN_BATCH_SIZE is cut to that, with a WARNING, instead of running out of memory."""
+    on_a_small_gpu = replace(aligner.model, device="cuda", max_batch_size=3)
+    monkeypatch.setattr("alignment.engine.load_model", lambda *args, **kwargs: on_a_small_gpu)
+    with caplog.at_level(logging.WARNING, logger="alignment.engine"):
+        wants_16 = Aligner(AlignmentOptions(model="tiny.en", batch_size=16))
+        assert wants_16._sync_options().batch_size == 3
+    assert "batch_size 16 does not fit in the GPU's memory with tiny.en; using 3" in caplog.text
+    # Where the memory is unknown, the GPU default (8) stands.
+    unknown = replace(on_a_small_gpu, max_batch_size=None)
+    monkeypatch.setattr("alignment.engine.load_model", lambda *args, **kwargs: unknown)
+    assert Aligner(AlignmentOptions(model="tiny.en"))._sync_options().batch_size == 8

@@ -9,12 +9,14 @@ import numpy as np
 from alignment.acoustic import (
     AcousticOptions,
     AcousticRefiner,
+    close_voiced_gaps,
     plan_chunks,
     snap_to_pauses,
 )
-from alignment.audio import SAMPLE_RATE, Samples
+from alignment.audio import SAMPLE_RATE, Levels, Samples
 from alignment.ctc import Emissions, force_align
 from alignment.lexicon import Lexicon, say_integer, spoken_words
+from alignment.types import Refinement
 
 
 def _planted(frames: Sequence[int], classes: int, sure: float = -0.05) -> Emissions:
@@ -45,8 +47,45 @@ def test_spoken_words_spell_out_numbers_and_initialisms() -> None:
     assert spoken_words("U.S.") == ["u", "s"]
     assert spoken_words("well-known,") == ["well", "known"]
     assert spoken_words("I’m") == ["i'm"]
-    assert spoken_words("24th") == []
+    assert spoken_words("24th") == ["twenty", "fourth"]
+    assert spoken_words("12th") == ["twelfth"]
     assert say_integer(1_000_017) == ["one", "million", "seventeen"]
+
+
+def test_digits_expand_first_in_hyphenated_words_years_times_and_mixed_tokens() -> None:
+    assert spoken_words("24-year") == ["twenty", "four", "year"]
+    assert spoken_words("10-15%") == ["ten", "fifteen", "percent"]
+    assert spoken_words("2026.") == ["twenty", "twenty", "six"]
+    assert spoken_words("1984") == ["nineteen", "eighty", "four"]
+    assert spoken_words("2005") == ["two", "thousand", "five"]
+    assert spoken_words("2,026") == ["two", "thousand", "twenty", "six"]
+    assert spoken_words("9:30") == ["nine", "thirty"]
+    assert spoken_words("10:05") == ["ten", "oh", "five"]
+    assert spoken_words("Q2,") == ["q", "two"]
+    assert spoken_words("555-0199") == [
+        *["five", "hundred", "fifty", "five"],
+        *["oh", "one", "nine", "nine"],
+    ]
+    assert spoken_words("$2.50") == ["two", "dollars", "fifty"]
+    assert spoken_words("Dr.") == ["doctor"]
+    assert spoken_words("[adif]") == []
+    assert spoken_words("c#-sharp") == []
+
+
+def test_words_the_dictionary_lacks_are_guessed_once_each() -> None:
+    asked: list[str] = []
+
+    def guess(word: str) -> list[str] | None:
+        asked.append(word)
+        return ["F", "R", "EH1", "Z", "N", "AH0", "L"] if word == "fresnel" else None
+
+    lexicon = Lexicon({"the": "DH AH0", "lens": "L EH1 N Z"}, guess=guess)
+    fresnel = ["F", "R", "EH1", "Z", "N", "AH0", "L"]
+    assert lexicon.phones("Fresnel") == fresnel
+    assert lexicon.phones("fresnel-lens") == [*fresnel, "L", "EH1", "N", "Z"]
+    assert lexicon.phones("Zxqvbn") is None
+    assert lexicon.phones("zxqvbn.") is None
+    assert asked == ["fresnel", "zxqvbn"]
 
 
 def test_lexicon_gives_phones_or_none() -> None:
@@ -73,6 +112,21 @@ def test_edges_snap_onto_nearby_pauses_only() -> None:
     pauses = [(0.5, 1.0), (2.0, 2.5)]
     assert snap_to_pauses((1.02, 1.98), pauses, 0.03) == (1.0, 2.0)
     assert snap_to_pauses((1.1, 1.8), pauses, 0.03) == (1.1, 1.8)
+    # A held last sound: the end reaches on to a pause a little later, never back to one.
+    assert snap_to_pauses((1.1, 1.88), pauses, 0.03, end_reach_s=0.15) == (1.1, 2.0)
+    assert snap_to_pauses((1.1, 1.8), pauses, 0.03, end_reach_s=0.15) == (1.1, 1.8)
+    assert snap_to_pauses((2.6, 2.9), pauses, 0.03, end_reach_s=0.15) == (2.6, 2.9)
+
+
+def test_a_voiced_gap_goes_to_the_word_before_a_closure_or_a_pause_does_not() -> None:
+    words: list[tuple[tuple[float, float] | None, Refinement]] = [
+        ((0.0, 0.3), "acoustic"),  # then 0.4 s with no pause: its held last sound
+        ((0.7, 0.9), "acoustic"),  # then 0.05 s: a stop's closure, the next word's
+        ((0.95, 1.2), "acoustic"),  # then a pause
+        ((1.6, 1.8), "acoustic"),
+    ]
+    closed = close_voiced_gaps(words, [(1.3, 1.5)], AcousticOptions())
+    assert [span for span, _ in closed] == [(0.0, 0.7), (0.7, 0.9), (0.95, 1.2), (1.6, 1.8)]
 
 
 class _Scripted:
@@ -92,18 +146,31 @@ class _Scripted:
         return _planted((self.frames + [0] * 50)[first : first + count], 7, self.sure)
 
 
-def _refine(sure: float) -> list[tuple[tuple[float, float] | None, str]]:
+def _refine(
+    sure: float, options: AcousticOptions | None = None, levels: Levels | None = None
+) -> list[tuple[tuple[float, float] | None, str]]:
     # 1 s of audio; "cat" heard at frames 10-14, "dog" at 25-29 (0.2-0.3 s and 0.5-0.6 s).
     frames = [0] * 10 + [1, 2, 2, 3, 0] + [0] * 10 + [4, 5, 5, 6, 0] + [0] * 21
     refiner = AcousticRefiner(
         _Scripted(frames, sure),
         Lexicon({"cat": "K AE1 T", "dog": "D AA1 G"}),
-        AcousticOptions(start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0),
+        options
+        or AcousticOptions(
+            start_offset_s=0.0,
+            end_offset_s=0.0,
+            pause_snap_s=0.0,
+            end_reach_s=0.0,
+            close_gap_s=0.0,
+            dip_radius_s=0.0,
+        ),
     )
     spans: list[tuple[float, float] | None] = [(0.25, 0.4), (0.42, 0.45), (0.55, 0.7)]
     return list(
         refiner.refine(
-            np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE, ["cat", "42nd", "dog"], spans
+            np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE,
+            ["cat", "42nd", "dog"],
+            spans,
+            levels=levels,
         )
     )
 
@@ -117,5 +184,80 @@ def test_words_move_onto_their_phones_and_the_rest_keep_signal_times() -> None:
         assert np.allclose(span, truth, atol=0.011)
 
 
+def test_a_start_moves_onto_a_deep_dip_close_by_only() -> None:
+    options = AcousticOptions(start_offset_s=0.0, end_offset_s=0.0, close_gap_s=0.0)
+    levels = np.full(200, -20.0, dtype=np.float32)  # 5 ms frames
+    levels[42:45] = -45.0  # a near-silence 10-25 ms after "cat"'s first frame (0.2 s)
+    levels[100:103] = -26.0  # a shallow dip 10-25 ms after "dog"'s (0.5 s): inside speech
+    (cat, _), _, (dog, _) = _refine(-0.05, options, levels)
+    assert cat is not None and dog is not None
+    assert abs(cat[0] - 0.215) <= 0.006
+    assert abs(dog[0] - 0.5) <= 0.011
+
+
+def test_a_start_inside_the_words_own_span_is_no_move_away() -> None:
+    # Whisper's span for "dog" takes in 0.6 s of pause before it: the path's start, 0.6 s
+    # after the span's start (more than `max_shift_s`) but inside the span, is taken.
+    frames = [0] * 35 + [4, 5, 5, 6, 0] + [0] * 10
+    refiner = AcousticRefiner(
+        _Scripted(frames, -0.05),
+        Lexicon({"dog": "D AA1 G"}),
+        AcousticOptions(start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0),
+    )
+    samples = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
+    ((inside, how),) = refiner.refine(samples, ["dog"], [(0.1, 0.75)])
+    assert how == "acoustic" and inside is not None and abs(inside[0] - 0.7) <= 0.011
+
+
 def test_an_unsure_path_keeps_signal_times() -> None:
     assert [how for _, how in _refine(sure=-5.0)] == ["signal"] * 3
+
+
+class _TwoVoices:
+    """A phone scorer hearing two voices at once: each 20 ms frame holds the classes
+    planted in it (several where both speak)."""
+
+    frame_s = 0.02
+
+    def __init__(self, frames: list[set[int]]) -> None:
+        self.frames = frames
+
+    def classes(self, phones: Sequence[str]) -> list[int] | None:
+        return [{"K": 1, "AE1": 2, "T": 3, "D": 4, "AA1": 5, "G": 6}[p] for p in phones]
+
+    def emissions(self, samples: Samples) -> Emissions:
+        first, count = round(float(samples[0]) * 50), len(samples) * 50 // SAMPLE_RATE
+        heard = (self.frames + [{0}] * 50)[first : first + count]
+        emissions = np.full((len(heard), 7), -6.0, dtype=np.float32)
+        for t, classes in enumerate(heard):
+            emissions[t, list(classes)] = -0.05
+        return emissions
+
+
+def _crosstalk(text: list[str]) -> list[tuple[tuple[float, float] | None, str]]:
+    # "cat" (K at frame 10, AE 11-14, T 15-16) and, under its vowel, "dog" (D 12, AA 13,
+    # G 14): one path for both must put "dog" after T, where it is not heard.
+    frames = [{0}] * 10 + [{1}, {2}, {2, 4}, {2, 5}, {2, 6}, {3}, {3}] + [{0}] * 33
+    refiner = AcousticRefiner(
+        _TwoVoices(frames),
+        Lexicon({"cat": "K AE1 T", "dog": "D AA1 G"}),
+        AcousticOptions(
+            start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0, end_reach_s=0.0, dip_radius_s=0
+        ),
+    )
+    spans: list[tuple[float, float] | None] = [(0.2, 0.34), (0.34, 0.36)]
+    samples = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
+    return list(refiner.refine(samples, text, spans))
+
+
+def test_a_new_sentence_starts_where_its_voice_does_under_the_last_word() -> None:
+    (cat, _), (dog, how) = _crosstalk(["Cat.", "Dog"])
+    assert cat is not None and dog is not None and how == "acoustic"
+    assert abs(dog[0] - 0.24) <= 0.011  # D's frame, not after T (0.32 or later)
+    assert abs(cat[0] - 0.2) <= 0.011 and cat[1] <= dog[0]  # cut where the new voice starts
+
+
+def test_inside_a_sentence_the_path_keeps_the_words_in_turn() -> None:
+    (cat, _), (dog, _) = _crosstalk(["cat", "dog"])
+    assert cat is not None and dog is not None
+    assert dog[0] >= 0.32 - 0.011

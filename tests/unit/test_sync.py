@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 
-from alignment.sync import Placement
-from tests.scripted import Spoken, Timeline, synchronize
+from alignment.forced import MAX_TEXT_TOKENS, EncodedWindow, TimedToken
+from alignment.sync import Placement, Synchronizer, SyncOptions
+from tests.scripted import ScriptedModel, Spoken, Timeline, synchronize
 
 STORY_TEXT = (
     "Every morning before sunrise the fishing boats leave the small harbor and head for the "
@@ -285,3 +286,36 @@ def test_encoding_ahead_in_the_background_gives_the_same_words() -> None:
         assert len(starts) == len(set(starts)), "a window encoded twice"
         assert set(single.encoded_starts) <= set(starts)
         assert len(starts) <= (1 + ahead) * single.encoded
+
+
+class _LongWords(ScriptedModel):
+    """Tokens per word as many as its letters (names and numbers take many tokens); records
+    the most tokens one forced alignment was given."""
+
+    most_tokens = 0
+
+    def token_ids(self, text: str) -> list[int]:
+        return super().token_ids(text) * len(text)
+
+    def align(self, window: EncodedWindow, words: list[list[int]]) -> list[TimedToken]:
+        self.most_tokens = max(self.most_tokens, sum(len(w) for w in words))
+        return super().align(window, [w[:1] for w in words])
+
+
+def test_a_window_gets_no_more_text_than_the_decoder_takes_with_its_context() -> None:
+    """Short words first, long ones later: the context a window repeats (the words placed in
+    its overlap) is long, and the text offered after it must fit what that context leaves."""
+    timeline = Timeline(duration_s=200.0)
+    short = " ".join(f"w{k % 10}" for k in range(60))
+    long = " ".join(f"{'abcdefghij'[k % 10] * 24}{k}" for k in range(120))
+    t = timeline.say(short, 0.5, word_s=0.2) + 0.5
+    timeline.say(long, t, word_s=0.9, gap_s=0.1)
+    text = f"{short} {long}"
+    model = _LongWords(timeline)
+    options = SyncOptions(
+        window_s=30.0, hop_s=27.0, edge_guard_s=2.0, min_word_probability=0.1, batch_size=1
+    )
+    sync = Synchronizer(model, timeline.samples(), timeline.levels(), text.split(), options)
+    placed = sync.run(lambda fraction: None)
+    assert model.most_tokens <= MAX_TEXT_TOKENS
+    assert sum(p is not None for p in placed) >= 0.95 * len(placed)

