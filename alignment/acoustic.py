@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -344,10 +345,16 @@ class AcousticRefiner:
     """Moves placed words onto the acoustic model's phone boundaries, chunk by chunk."""
 
     def __init__(
-        self, scorer: PhoneScorer, lexicon: Lexicon, options: AcousticOptions | None = None
+        self,
+        scorer: PhoneScorer,
+        lexicon: Lexicon,
+        options: AcousticOptions | None = None,
+        workers: int = 1,
     ) -> None:
         self.scorer, self.lexicon = scorer, lexicon
         self.options = options or AcousticOptions()
+        #: Chunks aligned at once (in threads: the model releases the GIL); same result.
+        self.workers = max(1, workers)
 
     def refine(
         self,
@@ -369,14 +376,17 @@ class AcousticRefiner:
         turns = [False, *(ends_sentence(word) for word in words[:-1])]
         onsets: list[int] = []
         on_pause: set[int] = set()
-        for chunk in chunks:
-            moved, moved_turns = self._align_chunk(samples, chunk, labels, (spans, turns))
-            onsets += moved_turns
-            for index, span in moved.items():
-                snapped = snap_to_pauses(span, pauses, opts.pause_snap_s, opts.end_reach_s)
-                out[index] = (snapped, "acoustic")
-                if snapped[0] != span[0]:
-                    on_pause.add(index)
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="acoustic") as pool:
+            found = pool.map(
+                lambda chunk: self._align_chunk(samples, chunk, labels, (spans, turns)), chunks
+            )
+            for moved, moved_turns in found:
+                onsets += moved_turns
+                for index, span in moved.items():
+                    snapped = snap_to_pauses(span, pauses, opts.pause_snap_s, opts.end_reach_s)
+                    out[index] = (snapped, "acoustic")
+                    if snapped[0] != span[0]:
+                        on_pause.add(index)
         if levels is not None and opts.dip_radius_s > 0:
             out = onto_dips(out, smooth_levels(levels), on_pause, opts)
         ordered = _in_order(_yield_to_onsets(out, opts.min_word_s, onsets), opts.min_word_s)

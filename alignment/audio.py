@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -26,13 +29,18 @@ Samples = npt.NDArray[np.float32]
 Levels = npt.NDArray[np.float32]
 
 
-def load_audio(source: str | Path | BinaryIO, max_duration_s: float | None = None) -> Samples:
+def load_audio(
+    source: str | Path | BinaryIO,
+    max_duration_s: float | None = None,
+    on_chunk: Callable[[Samples], None] | None = None,
+) -> Samples:
     """Decode the first audio stream of `source` to 16 kHz mono float32. With
     `max_duration_s`, decoding stops as soon as more samples than that came out
-    (AudioTooLongError): what counts is the audio, not what the container header claims."""
+    (AudioTooLongError): what counts is the audio, not what the container header claims.
+    `on_chunk` sees every decoded chunk, in order, as it comes out."""
     container = _open(source)
     try:
-        return _decode_first_audio_stream(container, max_duration_s)
+        return _decode_first_audio_stream(container, max_duration_s, on_chunk)
     finally:
         container.close()
 
@@ -122,7 +130,9 @@ def _decodes_some(container: av.container.InputContainer, stream: av.AudioStream
 
 
 def _decode_first_audio_stream(
-    container: av.container.InputContainer, max_duration_s: float | None
+    container: av.container.InputContainer,
+    max_duration_s: float | None,
+    on_chunk: Callable[[Samples], None] | None,
 ) -> Samples:
     if not container.streams.audio:
         raise NoAudioStreamError(
@@ -139,13 +149,13 @@ def _decode_first_audio_stream(
         try:
             for frame in packet.decode():
                 for out in resampler.resample(frame):  # type: ignore[arg-type,unused-ignore]
-                    buffer.append(out.to_ndarray().reshape(-1))
+                    buffer.append(out.to_ndarray().reshape(-1), on_chunk)
         except av.FFmpegError:
             bad_packets += 1
             if bad_packets > 50 and buffer.size == 0:
                 break
     for out in resampler.resample(None):
-        buffer.append(out.to_ndarray().reshape(-1))
+        buffer.append(out.to_ndarray().reshape(-1), on_chunk)
     if buffer.size == 0:
         if bad_packets:
             raise AudioDecodeError(
@@ -166,7 +176,9 @@ class _Growable:
         self._max_duration_s = max_duration_s
         self._max_samples = None if max_duration_s is None else int(max_duration_s * SAMPLE_RATE)
 
-    def append(self, chunk: npt.NDArray[Any]) -> None:
+    def append(
+        self, chunk: npt.NDArray[Any], on_chunk: Callable[[Samples], None] | None = None
+    ) -> None:
         needed = self.size + len(chunk)
         if self._max_samples is not None and needed > self._max_samples:
             raise AudioTooLongError(
@@ -177,6 +189,8 @@ class _Growable:
             self._data.resize(max(needed, int(len(self._data) * 1.25)), refcheck=False)
         self._data[self.size : needed] = chunk
         self.size = needed
+        if on_chunk is not None:
+            on_chunk(self._data[needed - len(chunk) : needed])
 
     def samples(self) -> Samples:
         self._data.resize(self.size, refcheck=False)
@@ -216,12 +230,28 @@ def speech_threshold_db(levels: Levels) -> float:
     return float(floor + max(8.0, 0.25 * (loud - floor)))
 
 
-def quiet_spans_vad(
-    samples: Samples, min_silence_s: float = 0.1, block_s: float = 300.0
-) -> list[tuple[float, float]]:
+#: Voice activity runs over blocks this long, so that its memory does not grow with the
+#: episode (a 300 s block took 190 MB at its peak, a 60 s one 60 MB) and it can start on
+#: the first blocks while the rest of the file is still being decoded.
+VAD_BLOCK_S = 60.0
+Span = tuple[float, float]
+
+
+def quiet_spans_vad(samples: Samples, min_silence_s: float = 0.1) -> list[Span]:
     """Stretches without speech according to the Silero voice-activity model that
     faster-whisper ships: unlike an energy threshold, it is not fooled by breath or room noise.
-    Runs over blocks of `block_s` so that its memory does not grow with the episode."""
+    Runs over blocks of VAD_BLOCK_S."""
+    block = int(VAD_BLOCK_S * SAMPLE_RATE)
+    speech = [
+        span
+        for first in range(0, len(samples), block)
+        for span in speech_spans_vad(samples[first : first + block], first, min_silence_s)
+    ]
+    return quiet_between(speech, len(samples) / SAMPLE_RATE)
+
+
+def speech_spans_vad(block: Samples, first_sample: int, min_silence_s: float = 0.1) -> list[Span]:
+    """Speech in one block of audio that starts at sample `first_sample`, in seconds."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     options = VadOptions(
@@ -230,21 +260,82 @@ def quiet_spans_vad(
         speech_pad_ms=0,
         min_speech_duration_ms=50,
     )
-    block = int(block_s * SAMPLE_RATE)
-    speech: list[tuple[float, float]] = []
-    for first in range(0, len(samples), block):
-        offset = first / SAMPLE_RATE
-        for segment in get_speech_timestamps(samples[first : first + block], options):
-            speech.append(
-                (offset + segment["start"] / SAMPLE_RATE, offset + segment["end"] / SAMPLE_RATE)
-            )
-    spans: list[tuple[float, float]] = []
+    offset = first_sample / SAMPLE_RATE
+    return [
+        (offset + segment["start"] / SAMPLE_RATE, offset + segment["end"] / SAMPLE_RATE)
+        for segment in get_speech_timestamps(block, options)
+    ]
+
+
+def quiet_between(speech: list[Span], duration_s: float) -> list[Span]:
+    """The stretches between speech spans (in order), to the end of the audio."""
+    spans: list[Span] = []
     previous_end = 0.0
     for start, end in speech:
         if start > previous_end:
             spans.append((previous_end, start))
         previous_end = max(previous_end, end)
-    duration = len(samples) / SAMPLE_RATE
-    if duration > previous_end:
-        spans.append((previous_end, duration))
+    if duration_s > previous_end:
+        spans.append((previous_end, duration_s))
     return spans
+
+
+class BlockVad:
+    """Voice activity found block by block in a background thread while the audio is still
+    being decoded (`add` each decoded chunk, then `finish` with all the samples): the same
+    spans as `quiet_spans_vad` on the whole file, most of them ready when decoding ends."""
+
+    #: Blocks copied and waiting for the voice-activity thread, at most; past that, decoding
+    #: does not wait: the later blocks are read from the decoded file at `finish` (so a 3 h
+    #: file does not pile up copies of itself when decoding outruns the voice activity).
+    max_waiting_blocks = 2
+
+    def __init__(self, pool: Executor, timed: Callable[[float], None] = lambda _s: None) -> None:
+        self._pool = pool
+        self._timed = timed
+        self._block = int(VAD_BLOCK_S * SAMPLE_RATE)
+        self._chunks: list[Samples] = []
+        self._held = 0
+        self._submitted = 0
+        self._behind = False
+        self._blocks: list[Future[list[Span]]] = []
+
+    def add(self, chunk: Samples) -> None:
+        if self._behind:
+            return
+        self._chunks.append(np.array(chunk, dtype=np.float32))  # a copy: buffers get reused
+        self._held += len(chunk)
+        while self._held >= self._block:
+            if sum(not f.done() for f in self._blocks) >= self.max_waiting_blocks:
+                self._behind, self._chunks, self._held = True, [], 0
+                return
+            self._submit(self._take(self._block))
+
+    def finish(self, samples: Samples) -> Future[list[Span]]:
+        """The quiet spans of `samples` (everything that was added), once every block is done."""
+        for first in range(self._submitted, len(samples), self._block):
+            self._submit(samples[first : first + self._block])
+        self._chunks, self._held = [], 0
+        duration_s = len(samples) / SAMPLE_RATE
+        blocks = list(self._blocks)
+        return self._pool.submit(
+            lambda: quiet_between([s for b in blocks for s in b.result()], duration_s)
+        )
+
+    def _take(self, count: int) -> Samples:
+        joined = np.concatenate(self._chunks) if len(self._chunks) > 1 else self._chunks[0]
+        self._chunks = [joined[count:]] if len(joined) > count else []
+        self._held = len(joined) - count
+        return joined[:count]
+
+    def _submit(self, block: Samples) -> None:
+        first = self._submitted
+        self._submitted += len(block)
+        self._blocks.append(self._pool.submit(self._run, block, first))
+
+    def _run(self, block: Samples, first: int) -> list[Span]:
+        started = time.perf_counter()
+        try:
+            return speech_spans_vad(block, first)
+        finally:
+            self._timed(time.perf_counter() - started)

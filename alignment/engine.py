@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import replace
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,17 +19,18 @@ from alignment.acoustic import AcousticRefiner, GraphemeModel, PhoneModel
 from alignment.audio import (
     LEVEL_FRAME_S,
     SAMPLE_RATE,
+    BlockVad,
     Levels,
     Samples,
     frame_levels_db,
     has_sound,
     load_audio,
-    quiet_spans_vad,
 )
 from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLanguageError
 from alignment.forced import WindowAligner
 from alignment.lexicon import Lexicon
 from alignment.refine import RefineOptions, find_pauses, model_lag_s, refine
+from alignment.stages import StageClock, TimedWindowModel, profile_line
 from alignment.sync import Placement, Synchronizer, SyncOptions
 from alignment.text import TextToken, decode_transcript, spoken_form, tokenize
 from alignment.types import (
@@ -52,6 +54,17 @@ MAX_BATCH_SIZE = 32
 AudioSource = str | Path | BinaryIO
 
 
+def cpu_plan(cpu_threads: int) -> tuple[int, int]:
+    """(threads per model copy, model copies) for `cpu_threads` threads in all (0: every
+    core, up to 16). With 4 threads or more, a second copy encodes the next grid window
+    while the walk aligns this one (the encoder's own threads scale poorly past a few). On
+    2 cores one copy with both threads is faster (measured, bench/RESULTS.md): encoding
+    ahead wastes the windows a stop makes useless, and no core is spare to pay for them."""
+    total = cpu_threads or min(os.cpu_count() or 1, 16)
+    workers = 2 if total >= 4 else 1
+    return max(1, total // workers), workers
+
+
 def _no_progress(stage: str, fraction: float) -> None:
     del stage, fraction
 
@@ -69,13 +82,15 @@ class Aligner:
     @property
     def model(self) -> LoadedModel:
         if self._model is None:
+            threads, workers = cpu_plan(self.options.cpu_threads)
             self._model = load_model(
                 self.options.model,
                 device=self.options.device,
                 compute_type=self.options.compute_type,
                 device_index=self.options.device_index,
                 concurrent_calls=self.options.concurrent_calls,
-                cpu_threads=self.options.cpu_threads or min(os.cpu_count() or 1, 8),
+                cpu_threads=threads,
+                cpu_workers=workers,
                 cache_dir=Path(self.options.model_cache_dir)
                 if self.options.model_cache_dir
                 else None,
@@ -94,8 +109,9 @@ class Aligner:
     def acoustic(self) -> AcousticRefiner:
         """The phone-level refiner (its models and dictionary load on first use)."""
         if self._acoustic is None:
+            threads, workers = cpu_plan(self.options.cpu_threads)
             lexicon = Lexicon.load(guess=GraphemeModel().phones)
-            self._acoustic = AcousticRefiner(PhoneModel(), lexicon)
+            self._acoustic = AcousticRefiner(PhoneModel(), lexicon, workers=threads * workers)
         return self._acoustic
 
     def align(
@@ -112,42 +128,41 @@ class Aligner:
         how = refine or self.options.refine
         _check_refine(how)
         timings: dict[str, float] = {}
+        stages = StageClock()
         clock = time.perf_counter()
         text = decode_transcript(transcript)
         tokens = tokenize(text)
         progress("decode", 0.0)
-        samples = audio if isinstance(audio, np.ndarray) else load_audio(audio)
-        levels = frame_levels_db(samples)
-        timings["decode_s"] = time.perf_counter() - clock
-        progress("decode", 1.0)
-        if not has_sound(levels):
-            raise NoSpeechError("The audio is silent. Send the episode's audio with speech in it.")
+        # Voice activity (for the refinement) runs in a background thread on each block of
+        # audio as soon as it is decoded, then beside the first windows' alignment.
+        with ThreadPoolExecutor(1, thread_name_prefix="vad") as background:
+            vad = self._block_vad(background, how, stages)
+            with stages.stage("decode"):
+                samples = self._decode(audio, vad)
+                levels = frame_levels_db(samples)
+            timings["decode_s"] = time.perf_counter() - clock
+            progress("decode", 1.0)
+            if not has_sound(levels):
+                raise NoSpeechError(
+                    "The audio is silent. Send the episode's audio with speech in it."
+                )
+            clock = time.perf_counter()
+            model = self.model
+            timings["load_model_s"] = time.perf_counter() - clock
+            signal = _Signal(levels, samples, vad.finish(samples) if vad is not None else None)
+            clock = time.perf_counter()
+            aligner, lang = self._window_aligner(
+                model, samples, levels, language or self.options.language
+            )
+            placements = self._sync(aligner, signal, tokens, stages, progress)
+            timings["align_s"] = time.perf_counter() - clock
 
-        clock = time.perf_counter()
-        model = self.model
-        timings["load_model_s"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        aligner, lang = self._window_aligner(
-            model, samples, levels, language or self.options.language
-        )
-        speech = [t for t in tokens if t.kind == "speech"]
-        sync = Synchronizer(
-            aligner, samples, levels, [spoken_form(t.text) for t in speech], self._sync_options()
-        )
-        placements = sync.run(lambda fraction: progress("align", fraction))
-        timings["align_s"] = time.perf_counter() - clock
-        logger.info(
-            "aligned %d words in %d windows, %d resyncs",
-            len(speech),
-            sync.windows_encoded,
-            sync.resyncs,
-        )
-
-        clock = time.perf_counter()
-        progress("refine", 0.0)
-        words = self._words(tokens, placements, levels, samples, (lang, how))
-        timings["refine_s"] = time.perf_counter() - clock
-        progress("refine", 1.0)
+            clock = time.perf_counter()
+            progress("refine", 0.0)
+            words = self._words(tokens, placements, signal, (lang, how), stages)
+            timings["refine_s"] = time.perf_counter() - clock
+            progress("refine", 1.0)
+        logger.info("profile: %s", profile_line(stages.report()))
         return AlignmentResult(
             words=tuple(words),
             language=lang,
@@ -156,7 +171,47 @@ class Aligner:
             duration_s=round(len(samples) / SAMPLE_RATE, 3),
             options=replace(self._effective_options(lang), refine=how),
             timings_s={k: round(v, 3) for k, v in timings.items()},
+            stages=stages.report(),
         )
+
+    def _block_vad(self, pool: Executor, how: Refinement, stages: StageClock) -> BlockVad | None:
+        if how == "none" or not self.options.vad_pauses:
+            return None
+        return BlockVad(pool, lambda seconds: stages.add("vad", seconds))
+
+    @staticmethod
+    def _decode(audio: AudioSource | Samples, vad: BlockVad | None) -> Samples:
+        on_chunk = vad.add if vad is not None else None
+        if isinstance(audio, np.ndarray):
+            if on_chunk is not None:
+                on_chunk(audio)
+            return audio
+        return load_audio(audio, on_chunk=on_chunk)
+
+    def _sync(
+        self,
+        aligner: WindowAligner,
+        signal: _Signal,
+        tokens: list[TextToken],
+        stages: StageClock,
+        progress: ProgressCallback,
+    ) -> list[Placement | None]:
+        speech = [spoken_form(t.text) for t in tokens if t.kind == "speech"]
+        sync = Synchronizer(
+            TimedWindowModel(aligner, stages),
+            signal.samples,
+            signal.levels,
+            speech,
+            self._sync_options(),
+        )
+        placements = sync.run(lambda fraction: progress("align", fraction))
+        logger.info(
+            "aligned %d words in %d windows, %d resyncs",
+            len(speech),
+            sync.windows_encoded,
+            sync.resyncs,
+        )
+        return placements
 
     def _sync_options(self) -> SyncOptions:
         batch = self.options.batch_size or (8 if self.model.device == "cuda" else 1)
@@ -167,6 +222,7 @@ class Aligner:
             edge_guard_s=self.options.edge_guard_s,
             min_word_probability=self._min_word_probability(),
             batch_size=batch,
+            prefetch_windows=self.model.workers - 1,
         )
 
     def _effective_options(self, language: str) -> AlignmentOptions:
@@ -209,12 +265,12 @@ class Aligner:
         self,
         tokens: list[TextToken],
         placements: list[Placement | None],
-        levels: Levels,
-        samples: Samples,
+        signal: _Signal,
         language_and_refine: tuple[str, Refinement],
+        stages: StageClock,
     ) -> list[Word]:
         speech = [t for t in tokens if t.kind == "speech"]
-        times = self._times(speech, placements, levels, samples, language_and_refine)
+        times = self._times(speech, placements, signal, language_and_refine, stages)
         words: list[Word] = []
         speech_index = 0
         for index, token in enumerate(tokens):
@@ -234,24 +290,35 @@ class Aligner:
         self,
         speech: list[TextToken],
         placements: list[Placement | None],
-        levels: Levels,
-        samples: Samples,
+        signal: _Signal,
         language_and_refine: tuple[str, Refinement],
+        stages: StageClock,
     ) -> list[tuple[tuple[float, float] | None, Refinement]]:
         """Final (start, end) per spoken word, and the refinement that set it."""
-        language, how = language_and_refine
+        (levels, samples), (language, how) = (signal.levels, signal.samples), language_and_refine
         lag = model_lag_s(self.options.model)
         if how == "none":
             return [((p.start - lag, p.end - lag) if p else None, "none") for p in placements]
-        extra = quiet_spans_vad(samples) if self.options.vad_pauses else None
-        times = refine(placements, levels, lag, extra_pauses=extra)
+        extra = signal.quiet.result() if signal.quiet is not None else None
+        with stages.stage("refine"):
+            times = refine(placements, levels, lag, extra_pauses=extra)
         if how == "signal" or language not in ACOUSTIC_LANGUAGES:
             if how == "acoustic":
                 logger.debug("no acoustic pass for %r: signal refinement only", language)
             return [(span, "signal") for span in times]
         pauses = [(p.start, p.end) for p in find_pauses(levels, RefineOptions().min_pause_s)]
         words = [t.text for t in speech]
-        return self.acoustic.refine(samples, words, times, pauses, levels, extra or ())
+        with stages.stage("acoustic"):
+            return self.acoustic.refine(samples, words, times, pauses, levels, extra or ())
+
+
+@dataclass(frozen=True)
+class _Signal:
+    """The decoded audio, its 5 ms levels, and the voice-activity pauses under way."""
+
+    levels: Levels
+    samples: Samples
+    quiet: Future[list[tuple[float, float]]] | None
 
 
 def _word(

@@ -18,6 +18,16 @@ ProgressCallback = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)
+class StageTime:
+    """Seconds spent in one stage of an alignment, summed over its calls (a stage that runs
+    in a background thread overlaps others: the seconds need not add up to the wall time)."""
+
+    stage: str
+    seconds: float
+    calls: int
+
+
+@dataclass(frozen=True)
 class Word:
     """One word of the user's transcript and where it is spoken."""
 
@@ -79,6 +89,9 @@ class AlignmentResult:
     duration_s: float
     options: AlignmentOptions
     timings_s: dict[str, float] = field(default_factory=dict)
+    #: Seconds and calls per stage (decode, vad, encode, align, transcribe, refine, acoustic),
+    #: for finding where time goes; not part of `to_dict`.
+    stages: tuple[StageTime, ...] = ()
 
     def count(self, status: WordStatus) -> int:
         return sum(1 for word in self.words if word.status == status)

@@ -1,7 +1,8 @@
 """Runs one aligner on one case and writes the benchmark's prediction JSON.
 
 `python -m bench.predict --engine podalign|stable-ts --model M --audio A --text T --out P`
-Model loading is not timed; `elapsed_s` covers decoding, alignment and refinement.
+Model loading is not timed; `elapsed_s` covers decoding, alignment and refinement; `profile`
+(podalign) says where that time went, stage by stage.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import types
 from pathlib import Path
 from typing import Any
 
+from alignment.stages import profile_line
 
-def _podalign(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float]:
+
+def _podalign(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float, str]:
     from alignment import Aligner, AlignmentOptions
 
     aligner = Aligner(
@@ -34,10 +37,10 @@ def _podalign(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float]:
     result = aligner.align(args.audio, args.text.read_bytes(), language=args.language)
     elapsed = time.perf_counter() - started
     words = [{"word": w.text, "start": w.start, "end": w.end} for w in result.words]
-    return words, elapsed
+    return words, elapsed, profile_line(result.stages)
 
 
-def _stable_ts(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float]:
+def _stable_ts(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float, str]:
     _allow_missing_torchaudio()
     import stable_whisper
 
@@ -58,7 +61,7 @@ def _stable_ts(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float]:
         for segment in result.segments
         for w in segment.words
     ]
-    return words, elapsed
+    return words, elapsed, ""
 
 
 def _allow_missing_torchaudio() -> None:
@@ -98,8 +101,10 @@ def main() -> None:
     parser.add_argument("--refine", default=None, help="podalign: acoustic, signal or none")
     args = parser.parse_args()
     run = _podalign if args.engine == "podalign" else _stable_ts
-    words, elapsed = run(args)
-    args.out.write_text(json.dumps({"words": words, "elapsed_s": round(elapsed, 3)}))
+    words, elapsed, profile = run(args)
+    args.out.write_text(
+        json.dumps({"words": words, "elapsed_s": round(elapsed, 3), "profile": profile})
+    )
 
 
 if __name__ == "__main__":

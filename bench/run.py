@@ -38,6 +38,8 @@ class Run:
     wall_s: float
     peak_rss_mb: float
     failed: str | None
+    #: Seconds and calls per stage (podalign only), as bench.predict wrote them.
+    profile: str = ""
 
 
 def _cases(folders: list[Path], with_longform: bool, out: Path) -> list[Path]:
@@ -87,7 +89,8 @@ def _run_one(engine: str, model: str, case: Path, preds: Path, threads: int) -> 
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     failed = None if status == 0 else (stderr.strip().splitlines() or ["failed"])[-1]
     score = score_case(case, pred) if failed is None else {}
-    return Run(engine, model, case, score, wall, usage.ru_maxrss / 1024, failed)
+    profile = str(json.loads(pred.read_text()).get("profile", "")) if failed is None else ""
+    return Run(engine, model, case, score, wall, usage.ru_maxrss / 1024, failed, profile)
 
 
 def score_case(case: Path, pred: Path) -> dict[str, Any]:
@@ -258,8 +261,12 @@ def main() -> None:
                 run = _run_one(engine, model, case, preds, args.threads)
                 runs.append(run)
                 print(_row(run), flush=True)
+                if run.profile:
+                    print(f"  profile {case.name}: {run.profile}", flush=True)
         report += ["", f"### model `{model}`", "", HEADER, *(_row(r) for r in runs)]
         report += _ratios(runs)
+        report += ["", "Where podalign's time went (seconds/calls per stage):", ""]
+        report += [f"- {r.case.name}: {r.profile}" for r in runs if r.profile]
     text = "\n".join(report) + "\n"
     (args.out / "summary.md").write_text(text)
     print(text)

@@ -75,6 +75,7 @@ class ScriptedModel:
         self.aligned = 0
         self.transcribed = 0
         self.encoded = 0
+        self.encoded_starts: list[float] = []
 
     def token_ids(self, text: str) -> list[int]:
         return [self._ids.setdefault(match_key(text), len(self._ids))]
@@ -82,6 +83,7 @@ class ScriptedModel:
     def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
         del samples
         self.encoded += len(spans)
+        self.encoded_starts += [start for start, _ in spans]
         return [EncodedWindow(s, e - s, np.zeros((1, 1), dtype=np.float32)) for s, e in spans]
 
     def _inside(self, window: EncodedWindow) -> list[Spoken]:
@@ -187,7 +189,7 @@ def _repeats(given: list[int], k: int) -> bool:
 
 
 def synchronize(
-    timeline: Timeline, text: str, batch_size: int = 1
+    timeline: Timeline, text: str, batch_size: int = 1, prefetch_windows: int = 0
 ) -> tuple[list[Placement | None], ScriptedModel]:
     """Run sync over the timeline with the engine's default window settings."""
     model = ScriptedModel(timeline)
@@ -197,6 +199,7 @@ def synchronize(
         edge_guard_s=2.0,
         min_word_probability=0.1,
         batch_size=batch_size,
+        prefetch_windows=prefetch_windows,
     )
     sync = Synchronizer(model, timeline.samples(), timeline.levels(), text.split(), options)
     return sync.run(lambda fraction: None), model

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 from pydub import AudioSegment
 
-from alignment.audio import SAMPLE_RATE, frame_levels_db, has_sound, load_audio
+from alignment.audio import (
+    SAMPLE_RATE,
+    BlockVad,
+    frame_levels_db,
+    has_sound,
+    load_audio,
+    quiet_spans_vad,
+)
 from alignment.errors import AudioDecodeError, AudioEmptyError, NoAudioStreamError
 from tests.conftest import SAMPLES, run_tool
 
@@ -128,3 +136,20 @@ def test_zero_length_audio_track(tmp_path: Path) -> None:
 
 def test_silence_has_no_sound() -> None:
     assert not has_sound(frame_levels_db(np.zeros(SAMPLE_RATE * 3, dtype=np.float32)))
+
+
+def test_voice_activity_during_decoding_finds_what_the_whole_file_gives(tmp_path: Path) -> None:
+    """Blocks of voice activity run in a background thread while the file is decoded; the
+    spans must be those of the whole decoded file, across block edges (150 s: three blocks)."""
+    clip = AudioSegment.from_file(SOURCE)
+    long = tmp_path / "long.mp3"
+    (clip * 6)[:150_000].export(long, format="mp3", bitrate="64k")
+    whole = quiet_spans_vad(load_audio(long))
+    for waiting in (2, 0):  # 0: every block is read from the decoded file at the end
+        with ThreadPoolExecutor(1) as pool:
+            vad = BlockVad(pool)
+            vad.max_waiting_blocks = waiting
+            samples = load_audio(long, on_chunk=vad.add)
+            quiet = vad.finish(samples).result()
+        assert quiet == whole, waiting
+    assert len(whole) > 5 * 7  # the pauses of every copy

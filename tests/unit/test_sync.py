@@ -243,10 +243,9 @@ def test_the_word_heard_again_at_a_window_start_is_not_matched_to_a_later_copy()
     assert placed[repeat] is None and placed[repeat + 1] is None, words[repeat : repeat + 2]
 
 
-def test_batched_encoding_gives_the_same_words_and_encodes_little_in_vain() -> None:
-    """On a GPU windows are encoded in batches ahead of the walk. Stops and resyncs (an
-    advert, a dropped passage) take the walk off the grid: the batch must not be thrown away
-    and re-encoded each time, and the words must come out exactly as one window at a time."""
+def _episode_with_stops() -> tuple[Timeline, str]:
+    """Twenty minutes of speech with dropped sentences and adverts: the walk leaves the
+    grid several times."""
     timeline = Timeline(duration_s=1300.0)
     text_parts: list[str] = []
     t = 0.5
@@ -258,13 +257,35 @@ def test_batched_encoding_gives_the_same_words_and_encodes_little_in_vain() -> N
         t = timeline.say(sentence, t) + 0.5
         if n % 40 == 30:
             t = timeline.say(" ".join([ADVERT] * 4), t, word_s=0.22, gap_s=0.03) + 1.0
-    text = " ".join(text_parts)
+    return timeline, " ".join(text_parts)
+
+
+def test_batched_encoding_gives_the_same_words_and_encodes_little_in_vain() -> None:
+    """On a GPU windows are encoded in batches ahead of the walk. Stops and resyncs (an
+    advert, a dropped passage) take the walk off the grid: the batch must not be thrown away
+    and re-encoded each time, and the words must come out exactly as one window at a time."""
+    timeline, text = _episode_with_stops()
     one, single = synchronize(timeline, text, batch_size=1)
     many, batched = synchronize(timeline, text, batch_size=8)
     assert many == one
     # The batch doubles along the grid, so a stop right after a doubling wastes some; the
     # rule that cleared the batch on every miss encoded 5x here.
     assert batched.encoded <= 1.5 * single.encoded, (batched.encoded, single.encoded)
+
+
+def test_encoding_ahead_in_the_background_gives_the_same_words() -> None:
+    """On the CPU the next grid windows are encoded in background threads while the walk
+    aligns: the words must come out exactly as one window at a time, no window is encoded
+    twice, and a stop wastes at most the windows encoded ahead of it."""
+    timeline, text = _episode_with_stops()
+    one, single = synchronize(timeline, text)
+    for ahead in (1, 2):
+        placed, prefetched = synchronize(timeline, text, prefetch_windows=ahead)
+        assert placed == one
+        starts = prefetched.encoded_starts
+        assert len(starts) == len(set(starts)), "a window encoded twice"
+        assert set(single.encoded_starts) <= set(starts)
+        assert len(starts) <= (1 + ahead) * single.encoded
 
 
 class _LongWords(ScriptedModel):

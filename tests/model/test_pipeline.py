@@ -1,0 +1,59 @@
+"""The pipeline (windows encoded ahead by a second model copy, voice activity and the acoustic
+pass in threads) gives the same words as one thread of work, and says where time went."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydub import AudioSegment
+
+from alignment import Aligner, AlignmentOptions
+from alignment.engine import cpu_plan
+from tests.conftest import Sample, run_tool
+from tests.device import TEST_DEVICE
+
+HEADER = "Episode 42 show notes. Recorded on 20 September 2024 in Lisbon by the whole team."
+FOREIGN = (
+    "Guten Abend, meine Damen und Herren. Heute sprechen wir über das Wetter in den Bergen "
+    "und über die Preise für Brot und Käse auf dem Wochenmarkt in der Altstadt."
+)
+
+
+@pytest.fixture(scope="module")
+def episode(short_clean: Sample, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample twice with foreign speech the text lacks between: over a minute, so the
+    walk goes along the grid and leaves it (the text's header is not said either)."""
+    folder = tmp_path_factory.mktemp("pipeline")
+    foreign = folder / "foreign.wav"
+    run_tool("espeak-ng", "-v", "de", "-s", "150", "-w", str(foreign), FOREIGN + " " + FOREIGN)
+    clip = AudioSegment.from_file(short_clean.audio).set_frame_rate(16_000).set_channels(1)
+    other = AudioSegment.from_file(foreign).set_frame_rate(16_000).set_channels(1)
+    gap = AudioSegment.silent(duration=700, frame_rate=16_000)
+    out = folder / "episode.flac"
+    (clip + gap + other + gap + clip).export(out, format="flac")
+    return out
+
+
+def test_cpu_plan_uses_every_thread_asked_for() -> None:
+    assert cpu_plan(1) == (1, 1)
+    assert cpu_plan(2) == (2, 1)  # two cores: one copy with both threads (measured faster)
+    assert cpu_plan(4) == (2, 2)
+    assert cpu_plan(16) == (8, 2)
+
+
+def test_encoding_ahead_gives_the_same_words(
+    aligner: Aligner, short_clean: Sample, episode: Path
+) -> None:
+    text = HEADER + "\n\n" + short_clean.text + "\n\n" + short_clean.text
+    one = aligner.align(episode, text)
+    ahead = Aligner(AlignmentOptions(model="tiny.en", device=TEST_DEVICE, cpu_threads=4))
+    assert ahead.model.workers == (2 if ahead.model.device == "cpu" else 1)
+    other = ahead.align(episode, text)
+    assert other.words == one.words
+    assert one.count("aligned") >= 2 * len(short_clean.truth) - 2
+    stages = {s.stage: s for s in one.stages}
+    assert list(stages)[:2] == ["decode", "vad"]
+    assert {"encode", "align", "transcribe", "refine", "acoustic"} <= set(stages)
+    assert stages["encode"].calls >= 3 and stages["align"].calls >= stages["encode"].calls
+    assert all(s.seconds >= 0.0 for s in one.stages)
