@@ -264,18 +264,23 @@ class JobStore:
             )
 
     def cancel(self, job_id: str) -> str | None:
-        """Mark canceled (a running job stops at its next progress report); the old status."""
+        """Mark canceled (a running job stops at its next progress report); the old status.
+        One UPDATE that matches only an unfinished job: a job that succeeds at the same moment
+        stays succeeded."""
         with self._sessions.begin() as session:
-            job = session.get(Job, job_id)
-            if job is None:
-                return None
-            old = job.status
-            if old not in FINISHED:
-                job.cancel_requested = True
-                job.status = "canceled"
-                job.stage = "done"
-                job.finished_at = time.time()
-            return old
+            old = session.scalar(select(Job.status).where(Job.id == job_id))
+            if old is None or old in FINISHED:
+                return old
+            changed = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status.not_in(FINISHED))
+                .values(
+                    cancel_requested=True, status="canceled", stage="done", finished_at=time.time()
+                )
+            ).rowcount  # type: ignore[attr-defined]
+            if changed:
+                return old
+            return session.scalar(select(Job.status).where(Job.id == job_id))
 
     def delete(self, job_id: str) -> None:
         """The job and its webhook records."""
@@ -296,20 +301,36 @@ class JobStore:
         return self._take_back(Job.claimed_by == claimant, max_attempts)
 
     def _take_back(self, which: ColumnElement[bool], max_attempts: int) -> tuple[int, int]:
+        """Each row is changed by one UPDATE that checks again that it is still running, on
+        the claim seen, and still `which`: a holder that finishes (or a client that cancels)
+        between the look and the change keeps its outcome."""
         now = time.time()
+        requeued = failed = 0
         with self._sessions.begin() as session:
-            stale = list(session.scalars(select(Job).where(Job.status == "running", which)))
-            failed = 0
-            for job in stale:
-                if job.attempts >= max_attempts:
-                    job.status, job.stage, job.finished_at = "failed", "done", now
-                    lost = _worker_lost(job.attempts)
-                    job.error_code, job.error_message = lost["error_code"], lost["error_message"]
-                    failed += 1
+            seen = session.execute(
+                select(Job.id, Job.attempts).where(Job.status == "running", which)
+            ).all()
+            for job_id, attempts in seen:
+                still = update(Job).where(
+                    Job.id == job_id, Job.status == "running", Job.attempts == attempts, which
+                )
+                if attempts >= max_attempts:
+                    values: dict[str, object] = {
+                        "status": "failed",
+                        "stage": "done",
+                        "finished_at": now,
+                        **_worker_lost(attempts),
+                    }
                 else:
-                    job.status, job.stage, job.progress = "queued", "queued", 0.0
-                    job.published_at = None  # distributed mode: the sweeper sends it again
-        return len(stale) - failed, failed
+                    # published_at: in distributed mode the sweeper sends it again.
+                    values = {"status": "queued", "stage": "queued", "progress": 0.0}
+                    values["published_at"] = None
+                changed = session.execute(still.values(**values)).rowcount  # type: ignore[attr-defined]
+                if changed and attempts >= max_attempts:
+                    failed += 1
+                elif changed:
+                    requeued += 1
+        return requeued, failed
 
     def expired(self, older_than_s: float) -> list[str]:
         cutoff = time.time() - older_than_s

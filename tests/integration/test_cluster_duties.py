@@ -8,11 +8,12 @@ import http.server
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 
 import pytest
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, event, update
 
 from app.cluster import DutyLease
 from app.db import ClusterLease, connect, migrate
@@ -130,3 +131,53 @@ def test_each_webhook_is_delivered_by_one_of_several_senders(engine: Engine) -> 
             sender.stop()
         server.shutdown()
     assert set(_Receiver.received.values()) == {1}
+
+
+@contextmanager
+def _when_it_has_looked(
+    engine: Engine, looks_at: str, act: Callable[[], bool]
+) -> Iterator[list[bool]]:
+    """Run `act` (another process's write) once, right after the next SELECT on `engine`
+    that reads `looks_at`: the moment between a look and a change. Yields what it returned."""
+    done: list[bool] = []
+
+    def after(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if not done and statement.lstrip().upper().startswith("SELECT") and looks_at in statement:
+            done.append(act())
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield done
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+
+
+def test_a_job_finished_while_the_sweep_or_a_cancel_looks_keeps_its_outcome(
+    engine: Engine,
+) -> None:
+    """The holder of a claim whose lease just ran out (a stall) succeeds between the sweep's
+    look and its change; so does a holder while a client cancels. Neither outcome is undone:
+    no second run, no canceled job with a stored result."""
+    looker = connect(engine.url.render_as_string(hide_password=False))
+    store, holder = JobStore(looker), JobStore(engine)
+    counts = {"aligned": 1, "not_found": 0, "non_speech": 0}
+    try:
+        stalled = store.create(_new()).id
+        assert store.claim(stalled, -1.0, "host/1") is not None  # running, lease run out
+        succeed = lambda: holder.succeed(stalled, 1, "en", 5.0, counts)  # noqa: E731
+        with _when_it_has_looked(looker, "lease_expires_at", succeed) as finished:
+            assert store.recover(max_attempts=3) == (0, 0)
+        assert finished == [True]
+        job = store.get(stalled)
+        assert job is not None and (job.status, job.attempts) == ("succeeded", 1)
+
+        running = store.create(_new()).id
+        assert store.claim(running, 60.0, "host/1") is not None
+        succeed = lambda: holder.succeed(running, 1, "en", 5.0, counts)  # noqa: E731
+        with _when_it_has_looked(looker, "jobs.status", succeed) as finished:
+            assert store.cancel(running) == "succeeded"
+        assert finished == [True]
+        job = store.get(running)
+        assert job is not None and job.status == "succeeded" and job.words_aligned == 1
+    finally:
+        looker.dispose()
