@@ -65,6 +65,10 @@ def celery_app(settings: Settings) -> Any:
     return app
 
 
+#: How long a publish waits for the broker to confirm it took the message.
+_CONFIRM_TIMEOUT_S = 5.0
+
+
 class Dispatcher:
     """Sends a job's message after its row is committed, and records when it did."""
 
@@ -82,6 +86,9 @@ class Dispatcher:
                 queue=queue_name(model),
                 retry=True,
                 retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.5},
+                # Not waiting for ever: a broker in a memory or disk alarm blocks publishers,
+                # and the POST (or the sweeper) would hang; the sweeper sends it again later.
+                confirm_timeout=_CONFIRM_TIMEOUT_S,
             )
         except Exception as exc:
             logger.warning(

@@ -85,7 +85,11 @@ class WebhookSender:
             for delivery in due:
                 if self._stop.is_set():
                     return
-                self._attempt(delivery)
+                try:
+                    self._attempt(delivery)
+                except Exception:  # a database outage must not end the sender
+                    logger.exception("webhooks: delivery %s not attempted now", delivery.id)
+                    self._stop.wait(2.0)
             if not due:
                 self._wake.wait(0.5)
                 self._wake.clear()
