@@ -201,7 +201,9 @@ class Worker:
         finally:
             heartbeat.stop()
         finished = self.store.get(job.id)
-        if finished is not None:
+        # Only this claim's outcome is announced: when a newer claim took the job over (this
+        # one's lease ran out), that claim announces its own, once.
+        if finished is not None and finished.attempts == job.attempts:
             self.announce(finished, result, time.monotonic() - started)
 
     def _failed_unexpectedly(self, job: Job, exc: Exception) -> None:

@@ -14,7 +14,7 @@ from app.files import JobFiles
 from app.jobs import JobStore, NewJob
 from app.settings import Settings
 from app.webhooks import WebhookSender
-from app.worker import Models, Worker
+from app.worker import Canceled, Models, Worker
 
 
 @pytest.fixture
@@ -129,3 +129,43 @@ def test_retention_deletes_old_finished_jobs_and_their_files(
     worker._housekeeping()
     assert store.get(old.id) is None and not files.folder(old.id).exists()
     assert store.get(recent.id) is not None and files.folder(recent.id).exists()
+
+
+def test_only_the_claim_that_finished_a_job_announces_it(store: JobStore, tmp_path: Path) -> None:
+    """A worker whose lease ran out while it worked, and whose job another claim then took
+    over and finished, announces nothing (no second webhook, no second count); a claim that
+    keeps its job announces its outcome once. (The alignment itself is not the subject: the
+    worker's _align is replaced by one that finishes at once.)"""
+    settings = Settings(data_dir=tmp_path)
+    counts = {"aligned": 1, "not_found": 0, "non_speech": 0}
+    announced: list[tuple[str, str, int]] = []
+
+    class Finishing(Worker):
+        taken_over = False
+
+        def _align(self, job: Job, heartbeat: object) -> None:  # type: ignore[override]
+            if self.taken_over:  # the lease runs out; another claim takes the job and ends it
+                _expire_leases(store)
+                assert store.recover(max_attempts=3) == (1, 0)
+                newer = store.claim_next(60)
+                assert newer is not None and store.succeed(job.id, 2, "en", 5.0, counts)
+            if not store.succeed(job.id, job.attempts, "en", 5.0, counts):
+                raise Canceled
+
+    worker = Finishing(
+        settings,
+        store,
+        JobFiles(settings.jobs_dir),
+        Models(settings),
+        WebhookSender(store.engine, ""),
+        lambda job, result, elapsed: announced.append((job.id, job.status, job.attempts)),
+    )
+    kept = store.create(_new())
+    worker.run_job(store.claim_next(60))  # type: ignore[arg-type]
+    assert announced == [(kept.id, "succeeded", 1)]
+
+    lost = store.create(_new())
+    worker.taken_over = True
+    worker.run_job(store.claim_next(60))  # type: ignore[arg-type]
+    assert announced == [(kept.id, "succeeded", 1)]  # the newer claim's worker announces it
+    assert store.get(lost.id).status == "succeeded"  # type: ignore[union-attr]
