@@ -44,9 +44,12 @@ class JobFiles:
 
     def stored_result(self, job_id: str, attempt: int) -> Path | None:
         """The result that claim number `attempt` stored, as a local file; None when it is
-        gone. Here there is one result file (the claim's fencing token guards its row)."""
-        path = self.result(job_id)
-        return path if path.exists() else None
+        gone. Each claim writes its own file, so a stale claim's late write is never the one
+        served (jobs finished before results were numbered have `result.json`)."""
+        for path in (self.result(job_id, attempt), self.result(job_id)):
+            if path.exists():
+                return path
+        return None
 
     def local_audio(self, job_id: str) -> Path | None:
         """The uploaded audio as a local file, when this store has one."""
@@ -59,8 +62,9 @@ class JobFiles:
     def transcript(self, job_id: str) -> Path:
         return self.folder(job_id) / "transcript.txt"
 
-    def result(self, job_id: str) -> Path:
-        return self.folder(job_id) / "result.json"
+    def result(self, job_id: str, attempt: int = 0) -> Path:
+        """Claim number `attempt`'s result (0: the unnumbered file of older versions)."""
+        return self.folder(job_id) / (f"result-{attempt}.json" if attempt else "result.json")
 
     def incoming(self, job_id: str) -> Path:
         """A folder for an upload in progress; `publish` makes it the job's folder."""
@@ -79,10 +83,15 @@ class JobFiles:
         shutil.rmtree(self.folder(job_id), ignore_errors=True)
 
     def write_result(self, job_id: str, data: bytes, attempt: int = 0) -> None:
-        """Atomically: a reader sees the old file or the whole new one."""
-        temporary = self.result(job_id).with_suffix(".tmp")
-        temporary.write_bytes(data)
-        os.replace(temporary, self.result(job_id))
+        """Claim number `attempt`'s result, atomically (a reader sees no file or the whole
+        one), through a temporary name of its own so that two claims never share one."""
+        final = self.result(job_id, attempt)
+        temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            temporary.write_bytes(data)
+            os.replace(temporary, final)
+        finally:
+            temporary.unlink(missing_ok=True)
 
     def room_problem(self, min_free_bytes: int) -> StorageError | None:
         """Why the job folder cannot take new files now (read-only, or under the free-space

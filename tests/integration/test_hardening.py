@@ -690,7 +690,8 @@ def test_wordy_transcripts_are_refused_and_renderings_are_kept(tmp_path: Path) -
             base = f"/v1/alignments/{job['id']}"
             words = client.get(f"{base}/words")
             assert (
-                words.content == (server.data_dir / "jobs" / job["id"] / "result.json").read_bytes()
+                words.content
+                == (server.data_dir / "jobs" / job["id"] / "result-1.json").read_bytes()
             )
             renders = server.data_dir / "jobs" / job["id"] / "renders"
             options = {"max_chars_per_line": 30, "highlight": "words"}

@@ -169,3 +169,19 @@ def test_only_the_claim_that_finished_a_job_announces_it(store: JobStore, tmp_pa
     worker.run_job(store.claim_next(60))  # type: ignore[arg-type]
     assert announced == [(kept.id, "succeeded", 1)]  # the newer claim's worker announces it
     assert store.get(lost.id).status == "succeeded"  # type: ignore[union-attr]
+
+
+def test_a_stale_claims_late_result_is_not_the_one_served(tmp_path: Path) -> None:
+    """On a local (or shared) disk, each claim's result is its own file: a claim that wakes
+    up after a newer one finished writes beside it, never over it."""
+    files = JobFiles(tmp_path / "jobs")
+    files.folder("job").mkdir()
+    files.write_result("job", b'{"claim": 2}', attempt=2)
+    files.write_result("job", b'{"claim": 1}', attempt=1)  # the late, stale write
+    assert files.stored_result("job", 2).read_bytes() == b'{"claim": 2}'  # type: ignore[union-attr]
+    assert not list(files.folder("job").glob("*.tmp"))
+    # A job finished before results were numbered keeps its result.json.
+    files.folder("old").mkdir()
+    (files.folder("old") / "result.json").write_bytes(b"{}")
+    assert files.stored_result("old", 1) == files.folder("old") / "result.json"
+    assert files.stored_result("none", 1) is None
