@@ -16,9 +16,12 @@ _MAX_SLOTS = 256
 
 
 class ClaimSlot:
-    def __init__(self, identity: str, handle: BinaryIO) -> None:
+    def __init__(self, identity: str, handle: BinaryIO, number: int = 1) -> None:
         #: Recorded on every job this process claims: "<host>/slot-<n>".
         self.identity = identity
+        #: n: this is the n-th live worker process on the folder (a GPU worker takes the n-th
+        #: GPU by it).
+        self.number = number
         self._handle = handle  # held open: the lock lives as long as the process
 
     @classmethod
@@ -34,7 +37,7 @@ class ClaimSlot:
                 handle.close()
                 continue
             os.set_inheritable(handle.fileno(), False)
-            return cls(f"{socket.gethostname()}/slot-{number}", handle)
+            return cls(f"{socket.gethostname()}/slot-{number}", handle, number)
         raise RuntimeError(f"all {_MAX_SLOTS} claim slots in {folder} are held by live processes")
 
     def release(self) -> None:

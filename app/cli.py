@@ -287,16 +287,20 @@ def _worker(model: str | None) -> int:
 def _queue_worker(settings: Settings) -> int:
     """Distributed mode: the process is a Celery worker; the webhook sender and the cluster's
     periodic duties run beside it."""
+    from app.claims import ClaimSlot
     from app.cluster import process_identity
     from app.consumer import consume
-    from app.main import build_service, start_workers, stop_workers, worker_models
-    from app.worker import Worker
+    from app.main import build_service, start_workers, stop_workers
+    from app.placement import gpu_of_process
+    from app.worker import Models, Worker
 
     service = build_service(settings)
     assert service.dispatcher is not None
-    # One process per GPU: the first of PODALIGN_DEVICE_INDEX (start one process per GPU, each
-    # with its own index), or the CPU.
-    models = worker_models(settings, 1)[0]
+    # One process per GPU: the n-th worker process on this data folder (its claim slot; the
+    # compose file shares the slots among a host's replicas) takes the n-th GPU of
+    # PODALIGN_DEVICE_INDEX (all visible GPUs by default), round again; or the CPU.
+    slot = ClaimSlot.acquire(settings.data_dir)
+    models = Models(settings, gpu_of_process(settings.device, settings.device_index, slot.number))
     runner = Worker(
         settings,
         service.store,
@@ -311,6 +315,7 @@ def _queue_worker(settings: Settings) -> int:
         consume(runner, service.dispatcher, settings.model)
     finally:
         stop_workers(service)
+        slot.release()
     return 0
 
 

@@ -33,6 +33,14 @@ def place_workers(
     return [gpus[i % len(gpus)] for i in range(workers)]
 
 
+def gpu_of_process(
+    device: str, device_indices: Sequence[int], number: int, probe: CudaProbe | None = None
+) -> int | None:
+    """The GPU of a host's `number`-th single-job worker process (distributed mode: one
+    process per GPU, numbered by its claim slot), or None for the CPU."""
+    return place_workers(device, device_indices, number, probe)[-1]
+
+
 def sharing(placement: Sequence[int | None]) -> dict[int, int]:
     """How many workers share each GPU's model."""
     return dict(Counter(index for index in placement if index is not None))

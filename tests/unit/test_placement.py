@@ -3,12 +3,15 @@ GPUs are described by a probe)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from alignment.errors import DeviceUnavailableError, InvalidOptionError
 from alignment.weights import CudaProbe
+from app.claims import ClaimSlot
 from app.main import worker_models
-from app.placement import describe_placement, place_workers, sharing
+from app.placement import describe_placement, gpu_of_process, place_workers, sharing
 from app.settings import Settings
 
 FOUR_GPUS = CudaProbe(4)
@@ -67,3 +70,22 @@ def test_device_index_setting_is_a_comma_separated_list(monkeypatch: pytest.Monk
     assert Settings().device_index == [2, 0]
     monkeypatch.delenv("PODALIGN_DEVICE_INDEX")
     assert Settings().device_index == []
+
+
+def test_each_worker_process_of_a_host_takes_the_next_gpu(tmp_path: Path) -> None:
+    """Distributed mode runs one single-job process per GPU: the replicas of a host share a
+    claims folder, and the n-th live process takes the n-th GPU (a slot freed by a process
+    that ended goes to the next one started, with its GPU)."""
+    slots = [ClaimSlot.acquire(tmp_path) for _ in range(3)]
+    try:
+        gpus = [gpu_of_process("cuda", [], slot.number, CudaProbe(2)) for slot in slots]
+        assert gpus == [0, 1, 0]
+        assert gpu_of_process("cuda", [3, 1], slots[1].number, FOUR_GPUS) == 1
+        assert gpu_of_process("cpu", [], slots[1].number, FOUR_GPUS) is None
+        slots[1].release()
+        again = ClaimSlot.acquire(tmp_path)
+        assert gpu_of_process("cuda", [], again.number, CudaProbe(2)) == 1
+        again.release()
+    finally:
+        for slot in slots:
+            slot.release()
