@@ -101,5 +101,17 @@ class Dispatcher:
         self.store.mark_published(job_id)
         return True
 
+    def waiting(self, model: str) -> int | None:
+        """Messages waiting in `model`'s queue (not yet given to a worker); None when the
+        broker cannot say (it is down, or the queue does not exist yet)."""
+        try:
+            with self.app.connection_for_write() as connection:
+                declared = connection.default_channel.queue_declare(
+                    queue=queue_name(model), passive=True
+                )
+        except Exception:
+            return None
+        return int(declared.message_count)
+
     def close(self) -> None:
         self.app.close()

@@ -113,7 +113,14 @@ class Housekeeper:
         requeued, failed = self.store.recover(self.settings.max_attempts)
         if requeued or failed:
             logger.warning("jobs whose lease ran out: %d requeued, %d failed", requeued, failed)
-        for job_id, model in self.store.unpublished(self.settings.republish_after_s):
+        waiting: dict[str, int | None] = {}
+        for job_id, model, sent in self.store.unpublished(self.settings.republish_after_s):
+            if sent and model not in waiting:
+                waiting[model] = self.dispatcher.waiting(model)
+            if sent and waiting[model] != 0:
+                # Its message may just be waiting behind others: sent again only once the
+                # queue is empty while the job is still queued (the broker lost it then).
+                continue
             if not self.dispatcher.publish(job_id, model):
                 break  # the broker is down: the next round tries again
             logger.info("job %s: queue message sent (again)", job_id)

@@ -198,18 +198,18 @@ class JobStore:
         with self._sessions.begin() as session:
             session.execute(update(Job).where(Job.id == job_id).values(published_at=self.now))
 
-    def unpublished(self, older_than_s: float, limit: int = 500) -> list[tuple[str, str]]:
-        """(id, model) of queued jobs whose message was never sent or was sent more than
-        `older_than_s` ago (the broker may have lost it), oldest first."""
+    def unpublished(self, older_than_s: float, limit: int = 500) -> list[tuple[str, str, bool]]:
+        """(id, model, sent before) of queued jobs whose message was never sent, or was sent
+        more than `older_than_s` ago (the broker may have lost it), oldest first."""
         stale = Job.published_at.is_(None) | (Job.published_at < self.now - older_than_s)
         with self._sessions() as session:
             rows = session.execute(
-                select(Job.id, Job.model)
+                select(Job.id, Job.model, Job.published_at)
                 .where(Job.status == "queued", stale)
                 .order_by(Job.created_at)
                 .limit(limit)
             )
-            return [(job_id, model) for job_id, model in rows]
+            return [(job_id, model, sent is not None) for job_id, model, sent in rows]
 
     def report(
         self, job_id: str, attempt: int, stage: str, progress: float, lease_s: float

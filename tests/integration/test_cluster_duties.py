@@ -10,16 +10,20 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 from sqlalchemy import Engine, event, update
 
-from app.cluster import DutyLease
+from app.broker import Dispatcher, queue_name
+from app.cluster import DutyLease, Housekeeper
 from app.db import ClusterLease, connect, migrate
+from app.files import JobFiles
 from app.jobs import Claim, JobStore, NewJob
+from app.settings import Settings
 from app.webhooks import WebhookSender
-from tests.cluster import wait_until
+from tests.cluster import RabbitMQ, wait_until
 from tests.postgres import postgres
 
 
@@ -181,3 +185,36 @@ def test_a_job_finished_while_the_sweep_or_a_cancel_looks_keeps_its_outcome(
         assert job is not None and job.status == "succeeded" and job.words_aligned == 1
     finally:
         looker.dispose()
+
+
+def test_the_sweeper_resends_a_lost_message_but_not_one_waiting_in_a_backlog(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Jobs waiting behind a backlog keep their one message (no duplicate every round); a
+    queued job whose message the broker lost (the queue is empty) gets it again."""
+    rabbit = RabbitMQ(tmp_path / "rabbit", consumer_timeout_ms=1_800_000).start()
+    settings = Settings(
+        data_dir=tmp_path,
+        broker_url=rabbit.url,
+        database_url=engine.url.render_as_string(hide_password=False),
+        republish_after_s=0.0,
+    )
+    store = JobStore(engine)
+    dispatcher = Dispatcher(settings, store)
+    sweeper = Housekeeper(settings, store, JobFiles(tmp_path / "jobs"), dispatcher)
+    model = "backlog-model"
+    try:
+        for _ in range(3):
+            job = store.create(NewJob(model, None, "a.mp3", 10, 5.0, None, None))
+            assert dispatcher.publish(job.id, model)
+        wait_until(lambda: dispatcher.waiting(model) == 3, "three messages waiting")
+        time.sleep(0.05)  # older than republish_after_s
+        assert sweeper.sweep()
+        assert dispatcher.waiting(model) == 3  # still one message per job
+        with dispatcher.app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(queue_name(model))  # the broker lost them
+        assert sweeper.sweep()
+        wait_until(lambda: dispatcher.waiting(model) == 3, "the lost messages sent again")
+    finally:
+        dispatcher.close()
+        rabbit.stop()
