@@ -32,6 +32,11 @@ READ_BYTES = 256 * 1024
 _RETRY_FIRST_S, _RETRY_LAST_S = 0.5, 5.0
 
 
+#: How long a read for an HTTP request (a result, the audio) waits for the store: a client
+#: gets a 503 soon, and an outage does not hold every request thread for a minute.
+_READ_RETRY_S = 5.0
+
+
 class ObjectStoreFiles(JobFiles):
     """`JobFiles` whose truth is in the bucket under `<prefix>/jobs/<id>/`."""
 
@@ -91,7 +96,7 @@ class ObjectStoreFiles(JobFiles):
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._download(self.key(job_id, f"result-{attempt}.json"), path)
+            self._download(self.key(job_id, f"result-{attempt}.json"), path, _READ_RETRY_S)
         except FileNotFoundError:
             return None
         return path
@@ -105,24 +110,31 @@ class ObjectStoreFiles(JobFiles):
             head = self._retrying(
                 f"look up the audio of job {job_id}",
                 lambda: self._client.head_object(Bucket=self.bucket, Key=self.key(job_id, "audio")),
+                _READ_RETRY_S,
             )
         except FileNotFoundError:
             return None
         return int(head["ContentLength"])
 
     def read_audio(self, job_id: str, first: int, last: int) -> Iterator[bytes]:
-        """Bytes `first` to `last` (inclusive) of the stored audio, piece by piece."""
+        """Bytes `first` to `last` (inclusive) of the stored audio, piece by piece. The store
+        is asked before this returns, so that an outage is a 503, not a cut-off answer."""
         answer = self._retrying(
             f"read the audio of job {job_id}",
             lambda: self._client.get_object(
                 Bucket=self.bucket, Key=self.key(job_id, "audio"), Range=f"bytes={first}-{last}"
             ),
+            _READ_RETRY_S,
         )
         body = answer["Body"]
-        try:
-            yield from iter(lambda: body.read(READ_BYTES), b"")
-        finally:
-            body.close()
+
+        def pieces() -> Iterator[bytes]:
+            try:
+                yield from iter(lambda: body.read(READ_BYTES), b"")
+            finally:
+                body.close()
+
+        return pieces()
 
     def probe_write(self) -> None:
         """The local folder and the bucket both take a small write."""
@@ -183,7 +195,7 @@ class ObjectStoreFiles(JobFiles):
         except Exception as exc:  # the store's lifecycle rules clean up what is left
             logger.warning("could not abort the upload of %s: %s", key, exc)
 
-    def _download(self, key: str, path: Path) -> None:
+    def _download(self, key: str, path: Path, retry_s: float | None = None) -> None:
         """Into `path` atomically; FileNotFoundError when there is no such object."""
         unfinished = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
 
@@ -192,15 +204,17 @@ class ObjectStoreFiles(JobFiles):
                 self._client.download_fileobj(self.bucket, key, sink)
 
         try:
-            self._retrying(f"download {key}", fetch)
+            self._retrying(f"download {key}", fetch, retry_s)
             os.replace(unfinished, path)
         finally:
             unfinished.unlink(missing_ok=True)
 
-    def _retrying(self, what: str, action: Callable[[], T]) -> T:
+    def _retrying(self, what: str, action: Callable[[], T], retry_s: float | None = None) -> T:
         """Run `action`, retrying while the store is unreachable or failing (5xx), for up to
-        the configured time; then StorageError. A missing object is FileNotFoundError."""
-        deadline = time.monotonic() + self._retry_s
+        `retry_s` (default: the configured time); then StorageError. A missing object is
+        FileNotFoundError."""
+        budget_s = self._retry_s if retry_s is None else min(retry_s, self._retry_s)
+        deadline = time.monotonic() + budget_s
         wait_s, tries = _RETRY_FIRST_S, 0
         while True:
             tries += 1
@@ -216,7 +230,7 @@ class ObjectStoreFiles(JobFiles):
                 if time.monotonic() + wait_s > deadline:
                     raise StorageError(
                         "storage_unavailable",
-                        f"The object store could not {what} for {self._retry_s:.0f} s "
+                        f"The object store could not {what} for {budget_s:.0f} s "
                         f"({tries} tries; last: {exc}). Try again later; the operator should "
                         "check the object store.",
                     ) from exc

@@ -216,6 +216,12 @@ def test_jobs_survive_an_object_store_restart_mid_run(
     queued = [submit(api, *SHORT) for _ in range(2)]
     cluster.wait_running(running, attempt=1)
     cluster.store.stop()
+    # A read for a client answers soon, with a JSON 503, while the store is down.
+    asked = time.monotonic()
+    audio = api.get(f"/v1/alignments/{running}/audio")
+    assert audio.status_code == 503, audio.text
+    assert audio.json()["error"]["code"] == "storage_unavailable"
+    assert time.monotonic() - asked < 20
     late: list[str] = []
     upload = threading.Thread(target=lambda: late.append(submit(api, *SHORT)))
     upload.start()  # waits for the store, retrying
