@@ -74,6 +74,8 @@ class RabbitMQ:
             "RABBITMQ_ADVANCED_CONFIG_FILE": str(root / "advanced.config"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(root / "enabled_plugins"),
             "RABBITMQ_PID_FILE": str(root / "pid"),
+            # A port-mapper daemon of its own, which `stop` ends (it would outlive the tests).
+            "ERL_EPMD_PORT": str(free_port()),
         }
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -102,6 +104,7 @@ class RabbitMQ:
         if self.process is not None:
             self.process.wait(timeout=60)
         wait_until(lambda: not port_open(self.port), "RabbitMQ stopped", 60)
+        subprocess.run(["epmd", "-kill"], env=self.env, capture_output=True, timeout=30)
 
 
 class ObjectStore:
@@ -280,12 +283,14 @@ class Cluster:
         return self
 
     def stop(self) -> None:
-        for worker in self.workers:
-            worker.stop()
+        """Every part, even when stopping one fails (the first failure is raised after)."""
+        in_order = [worker.stop for worker in self.workers]
         if self.api is not None:
-            self.api.stop()
-        self.store.stop()
-        self.broker.stop()
+            in_order.append(self.api.stop)
+        in_order += [self.store.stop, self.broker.stop]
+        with contextlib.ExitStack() as stops:
+            for stop in reversed(in_order):  # an ExitStack runs the last one added first
+                stops.callback(stop)
 
     def engine(self) -> Engine:
         return create_engine(self.database_url)
