@@ -259,7 +259,10 @@ class JobStore:
                     stage="queued",
                     progress=0.0,
                     lease_expires_at=None,
-                    published_at=None,  # distributed mode: the sweeper sends it again
+                    # Distributed mode: as if sent now, so that the sweeper sends it again
+                    # only after PODALIGN_REPUBLISH_AFTER_S: storage that failed has time to
+                    # come back before the next attempt is spent on it.
+                    published_at=self.now,
                 )
             )
 

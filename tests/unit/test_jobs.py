@@ -185,3 +185,19 @@ def test_a_stale_claims_late_result_is_not_the_one_served(tmp_path: Path) -> Non
     (files.folder("old") / "result.json").write_bytes(b"{}")
     assert files.stored_result("old", 1) == files.folder("old") / "result.json"
     assert files.stored_result("none", 1) is None
+
+
+def test_a_job_put_back_for_a_storage_outage_waits_before_it_is_sent_again(
+    store: JobStore,
+) -> None:
+    """Distributed mode: a job released because its files could not be read or stored is
+    sent again only after the resend delay, not at the next sweep (an outage longer than a
+    few sweeps would otherwise use up its attempts)."""
+    job = store.create(_new())
+    store.mark_published(job.id)
+    assert store.claim_next(60) is not None
+    store.release(job.id, 1)
+    assert store.get(job.id).status == "queued"  # type: ignore[union-attr]
+    assert store.unpublished(older_than_s=300) == []
+    time.sleep(0.05)
+    assert store.unpublished(older_than_s=0.01) == [(job.id, "tiny.en", True)]
