@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine, create_engine, text
 
-from tests.service import Server, free_port
+from tests.service import Server, free_port, kill_process, stop_process
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")  # Debian's layout
 S3_KEY, S3_SECRET, BUCKET = "podalign-test", "podalign-test-secret", "podalign-jobs"
@@ -242,18 +242,10 @@ class QueueWorker:
             return log.read().decode("utf-8", "replace")
 
     def kill(self) -> None:
-        """As a crash would: SIGKILL."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
+        kill_process(self.process)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.process, 60)  # a running job may take a while to hand back
 
 
 class Cluster:

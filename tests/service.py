@@ -19,6 +19,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def kill_process(process: subprocess.Popen[bytes] | None) -> None:
+    """As a crash would: SIGKILL, no shutdown handlers."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL if it has not ended after `timeout_s`."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            kill_process(process)
+
+
 class Server:
     """Starts, stops and restarts the service on one data directory."""
 
@@ -51,18 +68,10 @@ class Server:
         raise AssertionError(f"server not ready:\n{self.log.read_text()[-3000:]}")
 
     def kill(self) -> None:
-        """As a crash would: SIGKILL, no shutdown handlers."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
+        kill_process(self.process)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_process(self.process, 30)
 
     def client(self, **headers: str) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=120, headers=headers)
