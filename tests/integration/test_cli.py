@@ -193,30 +193,28 @@ def test_help_lists_every_option() -> None:
         assert option in done.stdout
 
 
-@pytest.mark.parametrize("command", ["serve", "worker"])
-def test_a_batch_size_out_of_bounds_refuses_the_start(tmp_path: Path, command: str) -> None:
-    env = {**os.environ, "PODALIGN_DATA_DIR": str(tmp_path), "PODALIGN_BATCH_SIZE": "1000"}
-    done = subprocess.run(
+def _start(command: str, data_dir: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`podalign <command>` with these PODALIGN_* settings, expected to refuse to start."""
+    env = {**os.environ, "PODALIGN_DATA_DIR": str(data_dir), **settings}
+    return subprocess.run(
         [sys.executable, "-m", "app.cli", command],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
     )
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_batch_size_out_of_bounds_refuses_the_start(tmp_path: Path, command: str) -> None:
+    done = _start(command, tmp_path, PODALIGN_BATCH_SIZE="1000")
     assert done.returncode == EXIT_USAGE, done.stderr
     assert "error: invalid_option: batch_size must be 0" in done.stderr
     assert "32" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_a_gpu_listed_twice_refuses_the_start(tmp_path: Path) -> None:
-    env = {**os.environ, "PODALIGN_DATA_DIR": str(tmp_path), "PODALIGN_DEVICE_INDEX": "1,1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "worker"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    done = _start("worker", tmp_path, PODALIGN_DEVICE_INDEX="1,1")
     assert done.returncode == EXIT_USAGE, done.stderr
     assert "error: invalid_option: PODALIGN_DEVICE_INDEX lists a GPU twice" in done.stderr
     assert "Traceback" not in done.stderr
