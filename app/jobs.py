@@ -318,20 +318,13 @@ class JobStore:
                     Job.id == job_id, Job.status == "running", Job.attempts == attempts, which
                 )
                 if attempts >= max_attempts:
-                    values: dict[str, object] = {
-                        "status": "failed",
-                        "stage": "done",
-                        "finished_at": now,
-                        **_worker_lost(attempts),
-                    }
-                else:
-                    # published_at: in distributed mode the sweeper sends it again.
-                    values = {"status": "queued", "stage": "queued", "progress": 0.0}
-                    values["published_at"] = None
-                changed = session.execute(still.values(**values)).rowcount  # type: ignore[attr-defined]
-                if changed and attempts >= max_attempts:
-                    failed += 1
-                elif changed:
+                    lost = {"status": "failed", "stage": "done", "finished_at": now}
+                    if session.execute(still.values(**lost, **_worker_lost(attempts))).rowcount:  # type: ignore[attr-defined]
+                        failed += 1
+                    continue
+                # published_at: in distributed mode the sweeper sends it again.
+                again = {"status": "queued", "stage": "queued", "progress": 0.0}
+                if session.execute(still.values(**again, published_at=None)).rowcount:  # type: ignore[attr-defined]
                     requeued += 1
         return requeued, failed
 
