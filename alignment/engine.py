@@ -30,6 +30,7 @@ from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLangu
 from alignment.forced import WindowAligner
 from alignment.lexicon import Lexicon
 from alignment.refine import RefineOptions, find_pauses, model_lag_s, refine
+from alignment.sphinx import SphinxAligner
 from alignment.stages import StageClock, TimedWindowModel, profile_line
 from alignment.sync import Placement, Synchronizer, SyncOptions
 from alignment.text import TextToken, decode_transcript, spoken_form, tokenize
@@ -111,7 +112,10 @@ class Aligner:
         if self._acoustic is None:
             threads, workers = cpu_plan(self.options.cpu_threads)
             lexicon = Lexicon.load(guess=GraphemeModel().phones)
-            self._acoustic = AcousticRefiner(PhoneModel(), lexicon, workers=threads * workers)
+            second = SphinxAligner(threads * workers) if self.options.second_opinion else None
+            self._acoustic = AcousticRefiner(
+                PhoneModel(), lexicon, workers=threads * workers, second=second
+            )
         return self._acoustic
 
     def align(
