@@ -98,7 +98,7 @@ def _new_decoder() -> Any:
 def _entry(decoder: Any, word: str, phones: list[str]) -> str:
     """The word's dictionary entry (with its other pronunciations), or one spelling the
     lexicon's phones (stress marks dropped), added if new."""
-    plain_word = word.lower().strip(".,;:!?\"()[]“”‘’«»").replace("’", "'")
+    plain_word = word.lower().strip('.,;:!?"()[]“”‘’«»').replace("’", "'")
     if plain_word.replace("'", "").isalpha() and decoder.lookup_word(plain_word) is not None:
         return plain_word
     plain = [phone.rstrip("012") for phone in phones]
