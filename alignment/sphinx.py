@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import queue
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -12,8 +11,6 @@ import numpy as np
 
 from alignment.audio import Samples
 from alignment.errors import AcousticModelError
-
-logger = logging.getLogger(__name__)
 
 Span = tuple[float, float]
 
