@@ -79,9 +79,9 @@ def predict_command(engine: str, model: str, case: Path, pred: Path, *extra: str
     return command
 
 
-def _run_one(engine: str, model: str, case: Path, preds: Path, threads: int) -> Run:
+def _run_one(engine: str, model: str, case: Path, preds: Path, extra: tuple[str, ...] = ()) -> Run:
     pred = preds / f"{case.name}.json"
-    command = predict_command(engine, model, case, pred, "--threads", str(threads))
+    command = predict_command(engine, model, case, pred, *extra)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
@@ -238,6 +238,9 @@ def main() -> None:
     parser.add_argument("--no-stable-ts", action="store_true")
     parser.add_argument("--no-longform", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--second-opinion", action="store_true", help="podalign: pocketsphinx's times as well"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
     folders = args.cases or [SHARED_BENCH / "cases"]
@@ -258,7 +261,10 @@ def main() -> None:
             for engine in engines:
                 preds = args.out / "preds" / engine / model
                 preds.mkdir(parents=True, exist_ok=True)
-                run = _run_one(engine, model, case, preds, args.threads)
+                extra: tuple[str, ...] = ("--threads", str(args.threads))
+                if args.second_opinion and engine == "podalign":
+                    extra += ("--second-opinion",)
+                run = _run_one(engine, model, case, preds, extra)
                 runs.append(run)
                 print(_row(run), flush=True)
                 if run.profile:
