@@ -1,12 +1,19 @@
-"""Combining the CTC path with a second aligner's times: agreement, fallback, recording bias."""
+"""Combining the CTC path with a second aligner's times (agreement, fallback, recording
+bias), and held last sounds."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from alignment.acoustic import AcousticOptions, combine_opinions
+from alignment.acoustic import AcousticOptions, combine_opinions, hold_ends
+from alignment.audio import LEVEL_FRAME_S
+from alignment.types import Refinement
+
+Timed = list[tuple[tuple[float, float] | None, Refinement]]
 
 OPTS = AcousticOptions(second_agree_s=0.1, second_weight=0.5, bias_min_anchors=3)
+HOLD = AcousticOptions(hold_reach_s=0.3, hold_drop_db=6.0, hold_max_rise_db=3.0)
 
 
 def test_where_both_agree_each_boundary_is_their_mean() -> None:
@@ -57,3 +64,33 @@ def test_too_few_anchors_measure_no_bias() -> None:
 def test_a_word_keeps_a_minimal_length() -> None:
     combined = combine_opinions({0: (1.0, 1.02)}, {0: (1.06, 1.03)}, OPTS)
     assert combined[0][1] - combined[0][0] >= OPTS.min_word_s - 1e-9
+
+
+def _levels(*stretches: tuple[float, float]) -> np.ndarray:
+    """5 ms levels (dB): each (seconds, level) stretch in turn."""
+    return np.concatenate([np.full(round(s / LEVEL_FRAME_S), db) for s, db in stretches])
+
+
+def test_a_held_last_sound_keeps_its_word_up_to_the_pause() -> None:
+    # A word at -20 dB to 1.0 s, held at -23 dB to 1.25 s, silence to 1.4 s, the next word.
+    levels = _levels((0.5, -60.0), (0.5, -20.0), (0.25, -23.0), (0.15, -60.0), (0.5, -20.0))
+    words: Timed = [((0.5, 1.0), "acoustic"), ((1.38, 1.8), "acoustic")]
+    held = hold_ends(words, levels, [(1.25, 1.4)], HOLD)
+    assert held[0][0] == (0.5, 1.25)
+    assert held[1] == words[1]
+
+
+def test_a_quieter_tail_a_new_syllable_or_a_later_next_word_is_no_held_sound() -> None:
+    pause = [(1.25, 1.4)]
+    words: Timed = [((0.5, 1.0), "acoustic"), ((1.38, 1.8), "acoustic")]
+    quiet = _levels((0.5, -60.0), (0.5, -20.0), (0.25, -35.0), (0.15, -60.0), (0.5, -20.0))
+    rising = _levels((0.5, -60.0), (0.5, -26.0), (0.1, -26.0), (0.15, -18.0), (0.65, -60.0))
+    held = _levels((0.5, -60.0), (0.5, -20.0), (0.25, -23.0), (0.15, -60.0), (0.5, -20.0))
+    assert hold_ends(words, quiet, pause, HOLD)[0][0] == (0.5, 1.0)
+    assert hold_ends(words, rising, pause, HOLD)[0][0] == (0.5, 1.0)
+    # The next word placed well after the pause: the sound before the pause may be it.
+    later: Timed = [words[0], ((1.6, 1.9), "acoustic")]
+    assert hold_ends(later, held, pause, HOLD)[0][0] == (0.5, 1.0)
+    # Signal refinement's words are left alone.
+    alone: Timed = [((0.5, 1.0), "signal")]
+    assert hold_ends(alone, held, pause, HOLD)[0][0] == (0.5, 1.0)
