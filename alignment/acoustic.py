@@ -26,6 +26,8 @@ from alignment.types import Refinement
 logger = logging.getLogger(__name__)
 
 Span = tuple[float, float]
+#: A written word and its ARPAbet phones (empty: the lexicon cannot spell it).
+Spelled = tuple[str, list[str]]
 
 #: The phoneme CTC model shipped in the `hama` package (1.3.13), pinned by content.
 MODEL_PACKAGE = "hama"
@@ -152,15 +154,19 @@ class AcousticOptions:
     #: `real_mfa_cold_corpus3` ended 280 ms early); 0: off. 6 and 10 dB moved the same words.
     hold_reach_s: float = 0.3
     hold_drop_db: float = 6.0
+    #: ... only where the next word starts in that pause or this soon after it (sound after
+    #: the pause may be the next word, placed late).
     hold_next_slack_s: float = 0.05
+    #: ... and where the sound never rises more than this above the word's last level (a
+    #: rise is a new syllable: "ten" took in a misplaced "years" without this).
     hold_max_rise_db: float = 3.0
     #: A second aligner's boundary (pocketsphinx's GMM-HMM, 10 ms frames) this close to the
     #: CTC path's counts as agreeing; further, it is one of its failures (it loses whole
-    #: stretches) and the path's stands. Measured: 0.06 lost words both agree on; 0.1 took
-    #: in failures on one speaker on the AVX2 int8 path (start p90 90 -> 96 ms there).
+    #: stretches) and the path's stands. Measured: 0.06 left words both agree on to the path
+    #: alone; 0.1 took in failures on one speaker on the AVX2 int8 path (start p90 77 -> 96 ms).
     second_agree_s: float = 0.08
-    #: Where both agree, the boundary is this mix of the two (1: the second aligner's): the
-    #: mean beat either alone on every English dev case.
+    #: Where both agree, the boundary is this mix of the two (1: the second aligner's): its
+    #: times alone raised start p90s (babble 34 -> 47 ms), the mean lowered every one.
     second_weight: float = 0.5
     #: With at least this many words whose starts agree, the other words' starts move by
     #: the median difference there (the recording's own bias: one speaker's starts came
@@ -173,7 +179,7 @@ class WordAligner(Protocol):
     """A second aligner: each word's (start, end) in a stretch of audio, given its phones."""
 
     def align(
-        self, samples: Samples, offset_s: float, words: Sequence[tuple[str, list[str]]]
+        self, samples: Samples, offset_s: float, words: Sequence[Spelled]
     ) -> list[Span] | None: ...
 
 
@@ -398,8 +404,8 @@ class AcousticRefiner:
         `pauses` the quiet stretches found in the signal (sharp edges: words snap to them),
         `levels` its 5 ms frame levels, `unvoiced` more stretches without voice (a voice-
         activity model's: breath or room noise that is not quiet)."""
-        self._words = list(words)
-        labels = [self._labels(word) for word in words]
+        spelled = [(word, self.lexicon.phones(word) or []) for word in words]
+        labels = [self._labels(phones) for _, phones in spelled]
         out: list[tuple[Span | None, Refinement]] = [(span, "signal") for span in spans]
         opts = self.options
         chunks = plan_chunks(spans, [bool(lab) for lab in labels], opts)
@@ -410,7 +416,8 @@ class AcousticRefiner:
         second: dict[int, Span] = {}
         with ThreadPoolExecutor(self.workers, thread_name_prefix="acoustic") as pool:
             found = pool.map(
-                lambda chunk: self._align_chunk(samples, chunk, labels, (spans, turns)), chunks
+                lambda chunk: self._align_chunk(samples, chunk, labels, (spans, turns, spelled)),
+                chunks,
             )
             for moved, moved_turns, seconds in found:
                 onsets += moved_turns
@@ -428,8 +435,7 @@ class AcousticRefiner:
         ordered = _in_order(_yield_to_onsets(out, opts.min_word_s, onsets), opts.min_word_s)
         return close_voiced_gaps(ordered, [*pauses, *unvoiced], opts)
 
-    def _labels(self, word: str) -> list[int]:
-        phones = self.lexicon.phones(word)
+    def _labels(self, phones: list[str]) -> list[int]:
         return (self.scorer.classes(phones) or []) if phones else []
 
     def _align_chunk(
@@ -437,12 +443,13 @@ class AcousticRefiner:
         samples: Samples,
         chunk: Chunk,
         labels: Sequence[list[int]],
-        spans_and_turns: tuple[Sequence[Span | None], Sequence[bool]],
+        words: tuple[Sequence[Span | None], Sequence[bool], Sequence[Spelled]],
     ) -> tuple[dict[int, Span], list[int], dict[int, Span]]:
         """The chunk's words moved onto the path, the turns whose new voice was found under
-        the words before, and the second aligner's times for the chunk's words."""
+        the words before, and the second aligner's times for the chunk's words. `words`:
+        every word's signal span, whether it starts a sentence, and its spelling and phones."""
         opts = self.options
-        spans, turns = spans_and_turns
+        spans, turns, spelled = words
         a, b = round(chunk.start_s * SAMPLE_RATE), round(chunk.end_s * SAMPLE_RATE)
         emissions = self.scorer.emissions(samples[a:b])
         found = self._path(emissions, chunk.start_s, chunk.words, labels)
@@ -455,14 +462,15 @@ class AcousticRefiner:
             if k > 0 and turns[turn] and self._turn_onset(emissions, chunk, k, (labels, found))
         ]
         moved = self._accepted(chunk.words, found, spans)
-        return moved, onsets, self._second_spans(samples[a:b], chunk)
+        return moved, onsets, self._second_spans(samples[a:b], chunk, spelled)
 
-    def _second_spans(self, samples: Samples, chunk: Chunk) -> dict[int, Span]:
+    def _second_spans(
+        self, samples: Samples, chunk: Chunk, spelled: Sequence[Spelled]
+    ) -> dict[int, Span]:
         """The second aligner's (start, end) per word of the chunk (empty where it failed)."""
         if self.second is None:
             return {}
-        words = [(self._words[i], self.lexicon.phones(self._words[i]) or []) for i in chunk.words]
-        found = self.second.align(samples, chunk.start_s, words)
+        found = self.second.align(samples, chunk.start_s, [spelled[i] for i in chunk.words])
         if found is None:
             logger.debug("second aligner found no path in %.2f-%.2f s", *_ext(chunk))
             return {}
