@@ -16,11 +16,12 @@ Span = tuple[float, float]
 
 #: pocketsphinx's frames: 100 per second.
 FRAME_S = 0.01
+#: How its entries that are no word of the text begin: silence and sentence edges (`<sil>`,
+#: `<s>`), noise and fillers (`[NOISE]`, `[SPEECH]`), which it may put between words.
+_NOT_WORDS = ("<", "[")
 #: Search beams (probability ratios to the best path kept per frame).
 BEAM = 1e-80
 WORD_BEAM = 1e-60
-#: Its entries that are no word of the text (silence, fillers, sentence edges).
-_NOT_WORDS = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[BREATH]", "[COUGH]", "[UM]", "[UH]"})
 
 
 class SphinxAligner:
@@ -67,7 +68,7 @@ class SphinxAligner:
             found = [
                 (offset_s + seg.start_frame * FRAME_S, offset_s + (seg.end_frame + 1) * FRAME_S)
                 for seg in decoder.seg()
-                if _base(seg.word) not in _NOT_WORDS
+                if not seg.word.startswith(_NOT_WORDS)
             ]
         return found if len(found) == len(words) else None
 
@@ -103,8 +104,3 @@ def _entry(decoder: Any, word: str, phones: list[str]) -> str:
     if decoder.lookup_word(name) is None:
         decoder.add_word(name, " ".join(plain), True)
     return name
-
-
-def _base(entry: str) -> str:
-    """An entry without its alternative-pronunciation number (`the(2)` -> `the`)."""
-    return entry.split("(", 1)[0]
