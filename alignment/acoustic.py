@@ -384,9 +384,8 @@ class AcousticRefiner:
         lexicon: Lexicon,
         options: AcousticOptions | None = None,
         workers: int = 1,
-        second: WordAligner | None = None,
     ) -> None:
-        self.scorer, self.lexicon, self.second = scorer, lexicon, second
+        self.scorer, self.lexicon = scorer, lexicon
         self.options = options or AcousticOptions()
         #: Chunks aligned at once (in threads: the model releases the GIL); same result.
         self.workers = max(1, workers)
@@ -399,11 +398,13 @@ class AcousticRefiner:
         pauses: Sequence[Span] = (),
         levels: Levels | None = None,
         unvoiced: Sequence[Span] = (),
+        second: WordAligner | None = None,
     ) -> list[tuple[Span | None, Refinement]]:
         """Per word: its (start, end) and which pass set it; `spans` are the signal times,
         `pauses` the quiet stretches found in the signal (sharp edges: words snap to them),
         `levels` its 5 ms frame levels, `unvoiced` more stretches without voice (a voice-
-        activity model's: breath or room noise that is not quiet)."""
+        activity model's: breath or room noise that is not quiet), `second` an aligner whose
+        times are mixed in where they agree with the path."""
         spelled = [(word, self.lexicon.phones(word) or []) for word in words]
         labels = [self._labels(phones) for _, phones in spelled]
         out: list[tuple[Span | None, Refinement]] = [(span, "signal") for span in spans]
@@ -413,17 +414,19 @@ class AcousticRefiner:
         onsets: list[int] = []
         on_pause: set[int] = set()
         path: dict[int, Span] = {}
-        second: dict[int, Span] = {}
+        other: dict[int, Span] = {}
         with ThreadPoolExecutor(self.workers, thread_name_prefix="acoustic") as pool:
             found = pool.map(
-                lambda chunk: self._align_chunk(samples, chunk, labels, (spans, turns, spelled)),
+                lambda chunk: self._align_chunk(
+                    samples, chunk, labels, (spans, turns, spelled), second
+                ),
                 chunks,
             )
             for moved, moved_turns, seconds in found:
                 onsets += moved_turns
                 path.update(moved)
-                second.update(seconds)
-        for index, span in combine_opinions(path, second, opts).items():
+                other.update(seconds)
+        for index, span in combine_opinions(path, other, opts).items():
             snapped = snap_to_pauses(span, pauses, opts.pause_snap_s, opts.end_reach_s)
             out[index] = (snapped, "acoustic")
             if snapped[0] != span[0]:
@@ -444,10 +447,11 @@ class AcousticRefiner:
         chunk: Chunk,
         labels: Sequence[list[int]],
         words: tuple[Sequence[Span | None], Sequence[bool], Sequence[Spelled]],
+        second: WordAligner | None,
     ) -> tuple[dict[int, Span], list[int], dict[int, Span]]:
         """The chunk's words moved onto the path, the turns whose new voice was found under
-        the words before, and the second aligner's times for the chunk's words. `words`:
-        every word's signal span, whether it starts a sentence, and its spelling and phones."""
+        the words before, and `second`'s times for the chunk's words. `words`: every word's
+        signal span, whether it starts a sentence, and its spelling and phones."""
         opts = self.options
         spans, turns, spelled = words
         a, b = round(chunk.start_s * SAMPLE_RATE), round(chunk.end_s * SAMPLE_RATE)
@@ -462,19 +466,9 @@ class AcousticRefiner:
             if k > 0 and turns[turn] and self._turn_onset(emissions, chunk, k, (labels, found))
         ]
         moved = self._accepted(chunk.words, found, spans)
-        return moved, onsets, self._second_spans(samples[a:b], chunk, spelled)
-
-    def _second_spans(
-        self, samples: Samples, chunk: Chunk, spelled: Sequence[Spelled]
-    ) -> dict[int, Span]:
-        """The second aligner's (start, end) per word of the chunk (empty where it failed)."""
-        if self.second is None:
-            return {}
-        found = self.second.align(samples, chunk.start_s, [spelled[i] for i in chunk.words])
-        if found is None:
-            logger.debug("second aligner found no path in %.2f-%.2f s", *_ext(chunk))
-            return {}
-        return dict(zip(chunk.words, found, strict=True))
+        if second is None:
+            return moved, onsets, {}
+        return moved, onsets, _second_spans(second, samples[a:b], chunk, spelled)
 
     def _path(
         self, emissions: Emissions, offset_s: float, words: list[int], labels: Sequence[list[int]]
@@ -572,6 +566,17 @@ class AcousticRefiner:
         start = offset_s + phones[0].first * frame + opts.start_offset_s
         end = offset_s + (phones[-1].last + 1) * frame + opts.end_offset_s
         return (start, end), float(np.mean([p.score for p in phones]))
+
+
+def _second_spans(
+    second: WordAligner, samples: Samples, chunk: Chunk, spelled: Sequence[Spelled]
+) -> dict[int, Span]:
+    """The second aligner's (start, end) per word of the chunk (empty where it failed)."""
+    found = second.align(samples, chunk.start_s, [spelled[i] for i in chunk.words])
+    if found is None:
+        logger.debug("second aligner found no path in %.2f-%.2f s", *_ext(chunk))
+        return {}
+    return dict(zip(chunk.words, found, strict=True))
 
 
 def combine_opinions(

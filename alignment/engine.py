@@ -35,6 +35,7 @@ from alignment.stages import StageClock, TimedWindowModel, profile_line
 from alignment.sync import Placement, Synchronizer, SyncOptions
 from alignment.text import TextToken, decode_transcript, spoken_form, tokenize
 from alignment.types import (
+    ACOUSTIC_REFINEMENTS,
     REFINEMENTS,
     AlignmentOptions,
     AlignmentResult,
@@ -79,6 +80,7 @@ class Aligner:
         check_options(self.options)
         self._model: LoadedModel | None = None
         self._acoustic: AcousticRefiner | None = None
+        self._second: SphinxAligner | None = None
 
     @property
     def model(self) -> LoadedModel:
@@ -112,11 +114,16 @@ class Aligner:
         if self._acoustic is None:
             threads, workers = cpu_plan(self.options.cpu_threads)
             lexicon = Lexicon.load(guess=GraphemeModel().phones)
-            second = SphinxAligner(threads * workers) if self.options.second_opinion else None
-            self._acoustic = AcousticRefiner(
-                PhoneModel(), lexicon, workers=threads * workers, second=second
-            )
+            self._acoustic = AcousticRefiner(PhoneModel(), lexicon, workers=threads * workers)
         return self._acoustic
+
+    @property
+    def second_opinion(self) -> SphinxAligner:
+        """pocketsphinx's aligner for `refine="precise"` (loaded on first use)."""
+        if self._second is None:
+            threads, workers = cpu_plan(self.options.cpu_threads)
+            self._second = SphinxAligner(threads * workers)
+        return self._second
 
     def align(
         self,
@@ -307,13 +314,16 @@ class Aligner:
         with stages.stage("refine"):
             times = refine(placements, levels, lag, extra_pauses=extra)
         if how == "signal" or language not in ACOUSTIC_LANGUAGES:
-            if how == "acoustic":
+            if how in ACOUSTIC_REFINEMENTS:
                 logger.debug("no acoustic pass for %r: signal refinement only", language)
             return [(span, "signal") for span in times]
         pauses = [(p.start, p.end) for p in find_pauses(levels, RefineOptions().min_pause_s)]
         words = [t.text for t in speech]
+        second = self.second_opinion if how == "precise" else None
         with stages.stage("acoustic"):
-            return self.acoustic.refine(samples, words, times, pauses, levels, extra or ())
+            out = self.acoustic.refine(samples, words, times, pauses, levels, extra or (), second)
+        # The pass marks its words "acoustic"; with the second opinion asked for, "precise".
+        return [(span, how if kind == "acoustic" else kind) for span, kind in out]
 
 
 @dataclass(frozen=True)
@@ -380,7 +390,7 @@ def check_options(options: AlignmentOptions) -> None:
 
 def _check_refine(refine: str) -> None:
     if refine not in REFINEMENTS:
-        raise InvalidOptionError("refine must be 'acoustic', 'signal' or 'none'.")
+        raise InvalidOptionError("refine must be 'acoustic', 'precise', 'signal' or 'none'.")
 
 
 def align(

@@ -8,10 +8,14 @@ from typing import Any, Literal
 
 WordStatus = Literal["aligned", "not_found", "non_speech"]
 #: How word boundaries are sharpened after Whisper places the words: "acoustic" (phone-level
-#: CTC model, falling back to "signal" where it cannot), "signal" (pauses and energy dips),
-#: "none" (Whisper's times less the model's lag).
-Refinement = Literal["acoustic", "signal", "none"]
-REFINEMENTS: tuple[Refinement, ...] = ("acoustic", "signal", "none")
+#: CTC model, falling back to "signal" where it cannot), "precise" (the acoustic pass with a
+#: second opinion, pocketsphinx's GMM-HMM alignment, where the two agree: finer, about 3.5
+#: times the pass's cost), "signal" (pauses and energy dips), "none" (Whisper's times less
+#: the model's lag).
+Refinement = Literal["acoustic", "precise", "signal", "none"]
+REFINEMENTS: tuple[Refinement, ...] = ("acoustic", "precise", "signal", "none")
+#: The refinements that run the acoustic pass (English; other languages get "signal").
+ACOUSTIC_REFINEMENTS: tuple[Refinement, ...] = ("acoustic", "precise")
 
 #: Called with (stage, fraction of that stage done, 0..1).
 ProgressCallback = Callable[[str, float], None]
@@ -64,12 +68,9 @@ class AlignmentOptions:
     window_s: float = 30.0
     hop_s: float = 27.0
     edge_guard_s: float = 2.0
-    #: "acoustic" needs a language the acoustic pass knows (English); other languages get
-    #: "signal", and each word says which it got.
+    #: "acoustic" and "precise" need a language the acoustic pass knows (English); other
+    #: languages get "signal", and each word says which it got.
     refine: Refinement = "acoustic"
-    #: The acoustic pass also asks pocketsphinx's GMM-HMM aligner (English) and takes the
-    #: mean of both where they agree: finer boundaries, about 0.35 CPU-s more per 30 s.
-    second_opinion: bool = False
     #: Also find pauses with a voice-activity model (Silero): catches breathy or noisy pauses.
     vad_pauses: bool = True
     #: Below this a word's token probability is suspect; None: 0.1 for English-only models,

@@ -104,7 +104,8 @@ def _add_align_command(commands: _Commands) -> None:
         choices=REFINEMENTS,
         default="acoustic",
         help="how word boundaries are sharpened: acoustic (a phone-level model; English, "
-        "other languages get signal), signal (pauses and energy), none (default: acoustic)",
+        "other languages get signal), precise (acoustic with a second aligner's opinion: "
+        "finer, slower), signal (pauses and energy), none (default: acoustic)",
     )
     cmd.add_argument(
         "--device",

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     device_index: Annotated[list[int], NoDecode] = Field(default_factory=list)
     compute_type: str = "auto"
     #: How word boundaries are sharpened unless a job asks otherwise (acoustic, signal, none).
-    refine: Literal["acoustic", "signal", "none"] = "acoustic"
+    refine: Literal["acoustic", "precise", "signal", "none"] = "acoustic"
     #: Windows encoded per call (0: the engine's default, 8 on a GPU, 1 on the CPU; at most
     #: 32, else the start is refused with invalid_option; on a GPU at most what its memory
     #: holds, see alignment.weights.batch_limit); `make bench-gpu` measures.

@@ -100,7 +100,9 @@ def _refine(value: str | None) -> str | None:
     refine = (value or "").strip().lower() or None
     if refine is not None and refine not in REFINEMENTS:
         raise ApiError(
-            422, "invalid_option", "refine must be 'acoustic', 'signal' or 'none' (or left out)."
+            422,
+            "invalid_option",
+            "refine must be 'acoustic', 'precise', 'signal' or 'none' (or left out).",
         )
     return refine
 

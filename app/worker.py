@@ -12,7 +12,7 @@ from typing import Any
 from alignment import Aligner, AlignmentError, AlignmentOptions
 from alignment.audio import SAMPLE_RATE, load_audio
 from alignment.text import decode_transcript
-from alignment.types import REFINEMENTS, AlignmentResult, Refinement
+from alignment.types import ACOUSTIC_REFINEMENTS, REFINEMENTS, AlignmentResult, Refinement
 from app.db import Job
 from app.files import JobFiles
 from app.jobs import JobStore
@@ -56,8 +56,10 @@ class Models:
                 )
                 aligner = Aligner(options)
                 _ = aligner.model
-                if options.refine == "acoustic":
+                if options.refine in ACOUSTIC_REFINEMENTS:
                     _ = aligner.acoustic  # jobs may ask for less; the default needs it
+                if options.refine == "precise":
+                    _ = aligner.second_opinion
                 self._aligners[name] = aligner
             return self._aligners[name]
 

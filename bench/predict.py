@@ -28,7 +28,6 @@ def _podalign(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float, st
             cpu_threads=args.threads,
             compute_type=args.compute_type,
             batch_size=args.batch_size,
-            second_opinion=args.second_opinion,
             **({"refine": args.refine} if args.refine else {}),
         )
     )
@@ -99,9 +98,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--compute-type", default="auto")
     parser.add_argument("--batch-size", type=int, default=0, help="0: the engine's default")
-    parser.add_argument("--refine", default=None, help="podalign: acoustic, signal or none")
     parser.add_argument(
-        "--second-opinion", action="store_true", help="podalign: pocketsphinx's times as well"
+        "--refine", default=None, help="podalign: acoustic, precise, signal or none"
     )
     args = parser.parse_args()
     run = _podalign if args.engine == "podalign" else _stable_ts

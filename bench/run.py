@@ -239,7 +239,7 @@ def main() -> None:
     parser.add_argument("--no-longform", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--second-opinion", action="store_true", help="podalign: pocketsphinx's times as well"
+        "--refine", default=None, help="podalign: acoustic, precise, signal or none"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
@@ -262,8 +262,8 @@ def main() -> None:
                 preds = args.out / "preds" / engine / model
                 preds.mkdir(parents=True, exist_ok=True)
                 extra: tuple[str, ...] = ("--threads", str(args.threads))
-                if args.second_opinion and engine == "podalign":
-                    extra += ("--second-opinion",)
+                if args.refine and engine == "podalign":
+                    extra += ("--refine", args.refine)
                 run = _run_one(engine, model, case, preds, extra)
                 runs.append(run)
                 print(_row(run), flush=True)

@@ -43,7 +43,7 @@ _FORM = multipart_body(
         "model": {"type": "string", "examples": ["tiny.en"]},
         "refine": {
             "type": "string",
-            "enum": ["acoustic", "signal", "none"],
+            "enum": ["acoustic", "precise", "signal", "none"],
             "description": "how word boundaries are sharpened (default: the server's setting, "
             "acoustic; languages other than English get signal)",
         },

@@ -31,7 +31,7 @@ _FORM = multipart_body(
         "language": {"type": "string", "examples": ["en"]},
         "refine": {
             "type": "string",
-            "enum": ["acoustic", "signal", "none"],
+            "enum": ["acoustic", "precise", "signal", "none"],
             "description": "how word boundaries are sharpened (default: the server's setting)",
         },
     },

@@ -65,7 +65,7 @@ def _submit(client: httpx.Client, **data: str) -> httpx.Response:
 
 def test_http_field_chooses_the_refinement(client: httpx.Client) -> None:
     chosen = {}
-    for refine in ("signal", ""):
+    for refine in ("signal", "precise", ""):
         answer = _submit(client, refine=refine) if refine else _submit(client)
         assert answer.status_code == 202, answer.text
         done = wait_for(client, answer.json()["id"])
@@ -73,6 +73,7 @@ def test_http_field_chooses_the_refinement(client: httpx.Client) -> None:
         words = client.get(f"/v1/alignments/{done['id']}/words").json()["words"]
         chosen[refine] = {w["refinement"] for w in words}
     assert chosen["signal"] == {"signal"}
+    assert "precise" in chosen["precise"] and "acoustic" not in chosen["precise"]
     assert "acoustic" in chosen[""]  # the server's default setting
 
 

@@ -107,20 +107,14 @@ def test_refine_none_leaves_whisper_times(short_clean: Sample) -> None:
     assert {w.refinement for w in result.words if w.status == "aligned"} == {"none"}
 
 
-@pytest.fixture(scope="module")
-def second_opinion_aligner() -> Aligner:
-    options = AlignmentOptions(model="tiny.en", device=TEST_DEVICE, second_opinion=True)
-    engine = Aligner(options)
-    _ = engine.model
-    return engine
-
-
-def test_a_second_opinion_tightens_real_speech_starts(
-    aligner: Aligner, second_opinion_aligner: Aligner
-) -> None:
+def test_refine_precise_tightens_real_speech_starts(aligner: Aligner) -> None:
     sample = load_sample("real_mfa")
     alone = _start_errors_s(aligner.align(sample.audio, sample.text), sample)
-    both = _start_errors_s(second_opinion_aligner.align(sample.audio, sample.text), sample)
+    precise = aligner.align(sample.audio, sample.text, refine="precise")
+    assert precise.options.refine == "precise"
+    kinds = {w.refinement for w in precise.words if w.status == "aligned"}
+    assert "precise" in kinds and "acoustic" not in kinds
+    both = _start_errors_s(precise, sample)
     # The CTC path alone: median 22 ms, p90 64 ms, 94.8 % within 100 ms on this recording;
     # with pocketsphinx's opinion 13 / 50 ms and 96.6 %.
     assert float(np.median(both)) <= 0.018
