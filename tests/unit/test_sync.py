@@ -319,3 +319,31 @@ def test_a_window_gets_no_more_text_than_the_decoder_takes_with_its_context() ->
     placed = sync.run(lambda fraction: None)
     assert model.most_tokens <= MAX_TEXT_TOKENS
     assert sum(p is not None for p in placed) >= 0.95 * len(placed)
+
+
+def test_words_kept_before_a_match_lead_the_same_window_on_without_a_new_encode() -> None:
+    """The text says "under yonder pale skies calm but silent" where the audio says "under
+    distant cloudy heavens calm and silent": the first window stops at the three misheard
+    words, the window started there finds the text going on at "calm" (transcription) and
+    keeps the three at their forced times. The rest of that same window is then aligned
+    again with them as context: no third window is encoded at the match (the old walk did)."""
+    timeline = Timeline(duration_s=150.0)
+    body = sentences(14)
+    text_words: list[str] = []
+    t = 0.5
+    for n, sentence in enumerate(body):
+        if n == 4:
+            t = timeline.say("under distant cloudy heavens calm and silent", t) + 0.05
+            text_words += "under yonder pale skies calm but silent".split()
+        t = timeline.say(sentence, t) + 0.5
+        text_words += sentence.split()
+    text = " ".join(text_words)
+    placed, model = synchronize(timeline, text)
+    assert model.transcribed == 1
+    # The first window, the one started at the stop ("under"), then the grid from there.
+    under = timeline.spoken[32].start
+    assert [round(s, 2) for s in model.encoded_starts] == [0.3, round(under - 0.1, 2), 40.4]
+    spoken = sorted(timeline.spoken, key=lambda w: w.start)
+    for k, (word, placement) in enumerate(zip(spoken, placed, strict=True)):
+        assert placement is not None, (k, word)
+        assert abs(placement.start - word.start) <= 0.3, (k, word, placement)
