@@ -389,7 +389,7 @@ class Synchronizer:
         of the last speaker's turn, a jingle). How many words to keep (0: none)."""
         threshold = self._options.min_word_probability
         run = self._tune.clear_run_words
-        for first in range(self._tune.evidence_words + 1):
+        for first in range(min(self._tune.evidence_words, len(words)) + 1):
             if first > 0 and self._smeared(words[first - 1], texts[first - 1]):
                 return 0  # laid over other speech or music: the run may be too
             clear = words[first : first + run]

@@ -334,7 +334,7 @@ def test_words_kept_before_a_match_lead_the_same_window_on_without_a_new_encode(
     for n, sentence in enumerate(body):
         if n == 4:
             t = timeline.say("under distant cloudy heavens calm and silent", t) + 0.05
-            text_words += "under yonder pale skies calm but silent".split()
+            text_words += ["under", "yonder", "pale", "skies", "calm", "but", "silent"]
         t = timeline.say(sentence, t) + 0.5
         text_words += sentence.split()
     text = " ".join(text_words)
@@ -347,3 +347,20 @@ def test_words_kept_before_a_match_lead_the_same_window_on_without_a_new_encode(
     for k, (word, placement) in enumerate(zip(spoken, placed, strict=True)):
         assert placement is not None, (k, word)
         assert abs(placement.start - word.start) <= 0.3, (k, word, placement)
+
+
+def test_the_last_window_with_two_unclear_words_left_ends_the_walk() -> None:
+    """The text's last two words are not what is said: the last window is offered only those
+    two (improbable) words. Looking for a clear run after them must not run off the end of
+    the words (it raised IndexError, and the whole alignment failed)."""
+    timeline = Timeline(duration_s=33.0)
+    body = sentences(10)
+    t = 0.5
+    for sentence in body:
+        t = timeline.say(sentence, t) + 0.5
+    timeline.say("quite different", t)
+    text = " ".join([*body, "wholly unrelated"])
+    placed, _ = synchronize(timeline, text)
+    truth = check_spoken(timeline, text, placed)
+    assert coverage(placed, list(truth)) == 1.0
+    assert len(placed) == len(text.split())
