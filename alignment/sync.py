@@ -245,6 +245,8 @@ class Synchronizer:
         self._retried: tuple[int, int] | None = None
         self._after_skip = False
         self._little_heard = 0  # windows in a row where the transcription heard little
+        #: The last window transcribed and what was heard in it.
+        self._heard: tuple[EncodedWindow, list[TimedToken]] | None = None
 
     @property
     def windows_encoded(self) -> int:
@@ -274,13 +276,31 @@ class Synchronizer:
     def _step(self, start: float) -> float:
         """Align one window starting at `start`; return where the next window starts."""
         window = self._windows.get(start)
-        is_last = window.end_s >= self._duration - 1e-3
+        kept, fresh = self._align_kept(window, start)
+        if kept is not None:
+            return kept
+        return self._resync(window, fresh, self._limit(window), self._is_last(window))
+
+    def _is_last(self, window: EncodedWindow) -> bool:
+        return window.end_s >= self._duration - 1e-3
+
+    def _limit(self, window: EncodedWindow) -> float:
+        """Words ending after this are left to the next window (they may be cut off)."""
+        if self._is_last(window):
+            return window.end_s
+        return window.end_s - self._options.edge_guard_s
+
+    def _align_kept(
+        self, window: EncodedWindow, start: float
+    ) -> tuple[float | None, list[TimedToken]]:
+        """Force-align the next words of text (after the placed words the window overlaps,
+        its context) and keep those that look right. Returns where the next window starts
+        (None: none kept) and the forced times of the words offered."""
         prefix = self._prefix(window.start_s)
         new = self._candidates(prefix)
         timed = self._aligner.align(window, [self._tokens[i] for i in prefix + new])
         fresh = timed[len(prefix) :]
-        limit = window.end_s if is_last else window.end_s - self._options.edge_guard_s
-        inside = _count_before(fresh, limit)
+        inside = _count_before(fresh, self._limit(window))
         after_skip, self._after_skip = self._after_skip, False
         good = self._good_prefix(
             fresh[:inside], [self._words[i] for i in new[:inside]], strict_start=after_skip
@@ -290,24 +310,24 @@ class Synchronizer:
             after_skip = after_skip or good > 0
         if 0 < good < inside:
             good += self._keep_last_before_sound(fresh, good, new)
-        if good > 0:
-            if after_skip:
-                fresh[:good] = self._pull_unclear_start(fresh[:good])
-            self._commit(fresh[:good])
-            logger.debug(
-                "window %.2f s: kept %d words up to %.2f s (word %d)",
-                window.start_s,
-                good,
-                fresh[good - 1].end,
-                self._cursor,
-            )
-            # The next grid window overlaps this one, so its start is known ahead (batching).
-            # After a stop short of the window's end, the next window starts with the last
-            # good word, which it gets as context.
-            if good == inside and fresh[good - 1].end > window.start_s + self._options.hop_s:
-                return window.start_s + self._options.hop_s
-            return max(fresh[good - 1].start - 0.1, start + 0.5)
-        return self._resync(window, fresh, limit, is_last)
+        if good == 0:
+            return None, fresh
+        if after_skip:
+            fresh[:good] = self._pull_unclear_start(fresh[:good])
+        self._commit(fresh[:good])
+        logger.debug(
+            "window %.2f s: kept %d words up to %.2f s (word %d)",
+            window.start_s,
+            good,
+            fresh[good - 1].end,
+            self._cursor,
+        )
+        # The next grid window overlaps this one, so its start is known ahead (batching).
+        # After a stop short of the window's end, the next window starts with the last
+        # good word, which it gets as context.
+        if good == inside and fresh[good - 1].end > window.start_s + self._options.hop_s:
+            return window.start_s + self._options.hop_s, fresh
+        return max(fresh[good - 1].start - 0.1, start + 0.5), fresh
 
     def _prefix(self, window_start: float) -> list[int]:
         indices: list[int] = []
@@ -369,7 +389,7 @@ class Synchronizer:
         of the last speaker's turn, a jingle). How many words to keep (0: none)."""
         threshold = self._options.min_word_probability
         run = self._tune.clear_run_words
-        for first in range(self._tune.evidence_words + 1):
+        for first in range(min(self._tune.evidence_words, len(words)) + 1):
             if first > 0 and self._smeared(words[first - 1], texts[first - 1]):
                 return 0  # laid over other speech or music: the run may be too
             clear = words[first : first + run]
@@ -474,7 +494,7 @@ class Synchronizer:
         done = self._placed_end()
         heard = [
             w
-            for w in self._aligner.transcribe(window)
+            for w in self._transcription(window)
             if match_key(w.text) and w.end > done + self._tune.heard_again_s
         ]
         pairs = self._anchors(heard)
@@ -506,6 +526,13 @@ class Synchronizer:
         if last is None:  # the heard times do not hold up either: move on a little
             return min(max(limit, window.start_s + 1.0), window.start_s + 2.0)
         return max(last.start - 0.1, window.start_s + 0.5)
+
+    def _transcription(self, window: EncodedWindow) -> list[TimedToken]:
+        """What is heard in the window; a window resynced again (the walk went on within it)
+        reuses its transcription, which would come out the same."""
+        if self._heard is None or self._heard[0] is not window:
+            self._heard = (window, self._aligner.transcribe(window))
+        return self._heard[1]
 
     def _nothing_matched(
         self, window: EncodedWindow, heard: list[TimedToken], limit: float, is_last: bool
@@ -647,6 +674,12 @@ class Synchronizer:
         if self._forced_fits(forced[:gap], gap, onset):
             self._commit(self._before_onset(forced[:gap], onset))
             logger.debug("kept %d words before the match at their forced times", gap)
+            if onset - 0.3 > window.start_s and self._whole_context(window.start_s):
+                # The words before the match now lead into it as context: align the rest of
+                # this window again before paying for a new one at the match.
+                kept, _ = self._align_kept(window, window.start_s)
+                if kept is not None:
+                    return kept
         else:
             heard_from = text_at - len(tail)
             self._log_unfound(self._cursor, heard_from, f"the audio goes on with word {text_at}")
@@ -656,6 +689,19 @@ class Synchronizer:
                 logger.debug("placed %d words heard right before the match", len(tail))
         self._cursor = text_at
         return max(window.start_s, onset - 0.3)
+
+    def _whole_context(self, window_start: float) -> bool:
+        """Whether every word placed since `window_start` is given to the window as context
+        (none left out by the context's limit or unplaced): aligned again with them, the
+        window's next words start where they end."""
+        prefix = self._prefix(window_start)
+        before = self._cursor - len(prefix) - 1
+        if not prefix:
+            return False
+        if before < 0:
+            return True
+        placement = self.placed[before]
+        return placement is not None and placement.start < window_start + 0.05
 
     def _before_onset(self, words: list[TimedToken], onset: float) -> list[TimedToken]:
         """Words kept before a match end by its onset: where they run on under the next

@@ -40,6 +40,9 @@ class Run:
     failed: str | None
     #: Seconds and calls per stage (podalign only), as bench.predict wrote them.
     profile: str = ""
+    #: CPU seconds (user + system) the run's process used, model load included: on a busy
+    #: machine a steadier measure of the work than wall time.
+    cpu_s: float = 0.0
 
 
 def _cases(folders: list[Path], with_longform: bool, out: Path) -> list[Path]:
@@ -90,7 +93,8 @@ def _run_one(engine: str, model: str, case: Path, preds: Path, extra: tuple[str,
     failed = None if status == 0 else (stderr.strip().splitlines() or ["failed"])[-1]
     score = score_case(case, pred) if failed is None else {}
     profile = str(json.loads(pred.read_text()).get("profile", "")) if failed is None else ""
-    return Run(engine, model, case, score, wall, usage.ru_maxrss / 1024, failed, profile)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(engine, model, case, score, wall, usage.ru_maxrss / 1024, failed, profile, cpu)
 
 
 def score_case(case: Path, pred: Path) -> dict[str, Any]:
@@ -194,6 +198,10 @@ HEADER = (
 )
 
 
+def _profile(run: Run) -> str:
+    return f"{run.profile}; process CPU {run.cpu_s:.1f} s, wall {run.wall_s:.1f} s"
+
+
 def _ratios(runs: list[Run]) -> list[str]:
     lines = ["", "stable-ts ÷ podalign (above 1: podalign better):", ""]
     lines.append("| case | start median | start p90 | time |\n|---|---|---|---|")
@@ -268,11 +276,11 @@ def main() -> None:
                 runs.append(run)
                 print(_row(run), flush=True)
                 if run.profile:
-                    print(f"  profile {case.name}: {run.profile}", flush=True)
+                    print(f"  profile {case.name}: {_profile(run)}", flush=True)
         report += ["", f"### model `{model}`", "", HEADER, *(_row(r) for r in runs)]
         report += _ratios(runs)
         report += ["", "Where podalign's time went (seconds/calls per stage):", ""]
-        report += [f"- {r.case.name}: {r.profile}" for r in runs if r.profile]
+        report += [f"- {r.case.name}: {_profile(r)}" for r in runs if r.profile]
     text = "\n".join(report) + "\n"
     (args.out / "summary.md").write_text(text)
     print(text)

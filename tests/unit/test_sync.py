@@ -319,3 +319,50 @@ def test_a_window_gets_no_more_text_than_the_decoder_takes_with_its_context() ->
     placed = sync.run(lambda fraction: None)
     assert model.most_tokens <= MAX_TEXT_TOKENS
     assert sum(p is not None for p in placed) >= 0.95 * len(placed)
+
+
+def test_words_kept_before_a_match_lead_the_same_window_on_without_a_new_encode() -> None:
+    """The text says "under yonder pale skies calm but silent" where the audio says "under
+    distant cloudy heavens calm and silent": the first window stops at the three misheard
+    words, the window started there finds the text going on at "calm" (transcription) and
+    keeps the three at their forced times. The rest of that same window is then aligned
+    again with them as context: no third window is encoded at the match (the old walk did)."""
+    timeline = Timeline(duration_s=150.0)
+    body = sentences(14)
+    text_words: list[str] = []
+    t = 0.5
+    for n, sentence in enumerate(body):
+        if n == 4:
+            t = timeline.say("under distant cloudy heavens calm and silent", t) + 0.05
+            text_words += ["under", "yonder", "pale", "skies", "calm", "but", "silent"]
+        t = timeline.say(sentence, t) + 0.5
+        text_words += sentence.split()
+    text = " ".join(text_words)
+    placed, model = synchronize(timeline, text)
+    assert model.transcribed == 1
+    # The first window, the one started at the stop ("under"), then the grid from there.
+    under = timeline.spoken[32].start
+    first, at_stop, next_on_grid = model.encoded_starts
+    assert first < under < at_stop + 0.2 and abs(at_stop - (under - 0.1)) < 0.01
+    assert abs(next_on_grid - (at_stop + 27.0)) < 0.01
+    spoken = sorted(timeline.spoken, key=lambda w: w.start)
+    for k, (word, placement) in enumerate(zip(spoken, placed, strict=True)):
+        assert placement is not None, (k, word)
+        assert abs(placement.start - word.start) <= 0.3, (k, word, placement)
+
+
+def test_the_last_window_with_two_unclear_words_left_ends_the_walk() -> None:
+    """The text's last two words are not what is said: the last window is offered only those
+    two (improbable) words. Looking for a clear run after them must not run off the end of
+    the words (it raised IndexError, and the whole alignment failed)."""
+    timeline = Timeline(duration_s=33.0)
+    body = sentences(10)
+    t = 0.5
+    for sentence in body:
+        t = timeline.say(sentence, t) + 0.5
+    timeline.say("quite different", t)
+    text = " ".join([*body, "wholly unrelated"])
+    placed, _ = synchronize(timeline, text)
+    truth = check_spoken(timeline, text, placed)
+    assert coverage(placed, list(truth)) == 1.0
+    assert len(placed) == len(text.split())
