@@ -11,16 +11,15 @@ from tests.conftest import SAMPLES, run_tool
 SAMPLE = SAMPLES / "short_clean"
 
 
-@pytest.fixture
-def long_episode(tmp_path: Path) -> tuple[Path, Path]:
-    """The sample seven times over (3 minutes): long enough to act while it is aligned."""
-    audio = tmp_path / "long.mp3"
+def looped_sample(folder: Path, times: int) -> tuple[Path, Path]:
+    """The sample `times` over (26 s each), as an MP3 and its text."""
+    audio = folder / f"long-{times}.mp3"
     run_tool(
         "ffmpeg",
         "-v",
         "error",
         "-stream_loop",
-        "6",
+        str(times - 1),
         "-i",
         str(SAMPLE / "audio.wav"),
         "-ac",
@@ -29,6 +28,19 @@ def long_episode(tmp_path: Path) -> tuple[Path, Path]:
         "48k",
         str(audio),
     )
-    text = tmp_path / "long.txt"
-    text.write_text(((SAMPLE / "text.txt").read_text().strip() + "\n") * 7)
+    text = folder / f"long-{times}.txt"
+    text.write_text(((SAMPLE / "text.txt").read_text().strip() + "\n") * times)
     return audio, text
+
+
+@pytest.fixture
+def long_episode(tmp_path: Path) -> tuple[Path, Path]:
+    """The sample seven times over (3 minutes): long enough to act while it is aligned."""
+    return looped_sample(tmp_path, 7)
+
+
+@pytest.fixture
+def longer_episode(tmp_path: Path) -> tuple[Path, Path]:
+    """The sample 25 times over (11 minutes): it outlasts a worker process's start-up (model
+    and acoustic pass loaded) even on a busy machine, where 3 minutes did not."""
+    return looped_sample(tmp_path, 25)

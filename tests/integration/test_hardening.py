@@ -782,14 +782,14 @@ def _worker_process(server: Server, log: Path) -> subprocess.Popen[bytes]:
 
 
 def test_a_new_worker_process_leaves_live_workers_jobs_alone(
-    tmp_path: Path, long_episode: tuple[Path, Path]
+    tmp_path: Path, longer_episode: tuple[Path, Path]
 ) -> None:
     api = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
     first = _worker_process(api, tmp_path / "first.log")
     second: subprocess.Popen[bytes] | None = None
     try:
         with api.client() as client:
-            job = client.post("/v1/alignments", files=_files(*long_episode)).json()
+            job = client.post("/v1/alignments", files=_files(*longer_episode)).json()
             _until(lambda: _running(client, job["id"]), "the first worker runs the job")
             second = _worker_process(api, tmp_path / "second.log")
             _until(
