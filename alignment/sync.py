@@ -48,6 +48,10 @@ class SyncTunables:
     #: Score lost per word of text between the cursor and a run's first word: of two copies
     #: of the same passage, the nearer wins; a much longer run further on still wins.
     chain_distance_cost: float = 0.1
+    #: A run whose text starts with fewer words than this fraction of those the speech since
+    #: the last placed word holds (at the speaking rate so far) does not fit the timeline: a
+    #: longer run of the same heard words at a later copy of the text that fits wins.
+    timely_fraction: float = 0.5
     #: Where this many leading words (3 of them suspicious) look wrong, the window stops.
     bad_run_words: int = 4
     #: Right after skipped audio, of the first `evidence_words` words at least this many must
@@ -586,8 +590,50 @@ class Synchronizer:
             if near:
                 cost = self._tune.chain_distance_cost
                 best = max(near, key=lambda c: (len(c) - cost * c[0][1], -c[0][1]))
+                best = self._timely(best, chains, heard)
                 return [(self._cursor + j, i) for i, j in best]
         return []
+
+    def _timely(
+        self,
+        best: list[tuple[int, int]],
+        chains: list[list[tuple[int, int]]],
+        heard: list[TimedToken],
+    ) -> list[tuple[int, int]]:
+        """`best`, or a longer run that hears the same words as a later copy of the text
+        which fits the time since the last placed word. Where the transcription passed over
+        a stretch of speech (its first word smeared over it), a phrase said after it may also
+        stand a few words ahead in the text, in the stretch: matched there, the walk would
+        take the later saying for the nearer copy and lose its place."""
+        fits = [c for c in chains if len(c) > len(best) and self._far_enough(c)]
+        for rival in sorted(fits, key=lambda c: c[0][1]):
+            mine = dict(best)
+            shared = next((i for i, _ in rival if i in mine), None)
+            if shared is None or rival[0][1] <= best[0][1]:
+                continue
+            said = self._sounding_s(self._placed_end(), heard[shared].start)
+            expected = said * self._words_per_second()
+            theirs = dict(rival)[shared]
+            if mine[shared] >= self._tune.timely_fraction * expected:
+                return best  # the near copy fits the time: keep it
+            if abs(theirs - expected) < abs(mine[shared] - expected):
+                logger.debug(
+                    "run at word %d (%d ahead) leaves %.1f s of speech for %d words: "
+                    "the same heard words at word %d fit the time",
+                    self._cursor + best[0][1],
+                    best[0][1],
+                    said,
+                    mine[shared],
+                    self._cursor + rival[0][1],
+                )
+                return rival
+        return best
+
+    def _far_enough(self, chain: list[tuple[int, int]]) -> bool:
+        """Whether a run holds the matching words its distance asks for (`search_steps`)."""
+        offset = chain[0][1]
+        needed = next((n for reach, n in self._tune.search_steps if offset < reach), None)
+        return needed is not None and len(chain) >= needed
 
     def _commit_anchored(
         self, heard: list[TimedToken], pairs: list[tuple[int, int]], limit: float
