@@ -575,7 +575,8 @@ class Synchronizer:
         Runs of heard words said in the written order are found anywhere in the text ahead;
         the nearest search reach that holds a long enough run wins (a far jump needs more
         words in a row), and within it a nearer run beats an equal one further on, so
-        repeated text is matched to the copy at the cursor, never to a later one."""
+        repeated text is matched to the copy at the cursor, not to a later one, unless the
+        near copy cannot fit the time the speech before it took (`_timely`)."""
         keys = [match_key(w.text) for w in heard]
         if len(keys) == 1:  # a lone word counts only as the very next word of the text
             return [(self._cursor, 0)] if keys[0] == self._keys[self._cursor] else []
