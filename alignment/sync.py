@@ -48,6 +48,10 @@ class SyncTunables:
     #: Score lost per word of text between the cursor and a run's first word: of two copies
     #: of the same passage, the nearer wins; a much longer run further on still wins.
     chain_distance_cost: float = 0.1
+    #: A run whose text starts with fewer words than this fraction of those the speech since
+    #: the last placed word holds (at the speaking rate so far) does not fit the timeline: a
+    #: longer run of the same heard words at a later copy of the text that fits wins.
+    timely_fraction: float = 0.5
     #: Where this many leading words (3 of them suspicious) look wrong, the window stops.
     bad_run_words: int = 4
     #: Right after skipped audio, of the first `evidence_words` words at least this many must
@@ -571,7 +575,8 @@ class Synchronizer:
         Runs of heard words said in the written order are found anywhere in the text ahead;
         the nearest search reach that holds a long enough run wins (a far jump needs more
         words in a row), and within it a nearer run beats an equal one further on, so
-        repeated text is matched to the copy at the cursor, never to a later one."""
+        repeated text is matched to the copy at the cursor, not to a later one, unless the
+        near copy cannot fit the time the speech before it took (`_timely`)."""
         keys = [match_key(w.text) for w in heard]
         if len(keys) == 1:  # a lone word counts only as the very next word of the text
             return [(self._cursor, 0)] if keys[0] == self._keys[self._cursor] else []
@@ -586,8 +591,50 @@ class Synchronizer:
             if near:
                 cost = self._tune.chain_distance_cost
                 best = max(near, key=lambda c: (len(c) - cost * c[0][1], -c[0][1]))
+                best = self._timely(best, chains, heard)
                 return [(self._cursor + j, i) for i, j in best]
         return []
+
+    def _timely(
+        self,
+        best: list[tuple[int, int]],
+        chains: list[list[tuple[int, int]]],
+        heard: list[TimedToken],
+    ) -> list[tuple[int, int]]:
+        """`best`, or a longer run that hears the same words as a later copy of the text
+        which fits the time since the last placed word. Where the transcription passed over
+        a stretch of speech (its first word smeared over it), a phrase said after it may also
+        stand a few words ahead in the text, in the stretch: matched there, the walk would
+        take the later saying for the nearer copy and lose its place."""
+        fits = [c for c in chains if len(c) > len(best) and self._far_enough(c)]
+        for rival in sorted(fits, key=lambda c: c[0][1]):
+            mine = dict(best)
+            shared = next((i for i, _ in rival if i in mine), None)
+            if shared is None or rival[0][1] <= best[0][1]:
+                continue
+            said = self._sounding_s(self._placed_end(), heard[shared].start)
+            expected = said * self._words_per_second()
+            theirs = dict(rival)[shared]
+            if mine[shared] >= self._tune.timely_fraction * expected:
+                return best  # the near copy fits the time: keep it
+            if abs(theirs - expected) < abs(mine[shared] - expected):
+                logger.debug(
+                    "run at word %d (%d ahead) leaves %.1f s of speech for %d words: "
+                    "the same heard words at word %d fit the time",
+                    self._cursor + best[0][1],
+                    best[0][1],
+                    said,
+                    mine[shared],
+                    self._cursor + rival[0][1],
+                )
+                return rival
+        return best
+
+    def _far_enough(self, chain: list[tuple[int, int]]) -> bool:
+        """Whether a run holds the matching words its distance asks for (`search_steps`)."""
+        offset = chain[0][1]
+        needed = next((n for reach, n in self._tune.search_steps if offset < reach), None)
+        return needed is not None and len(chain) >= needed
 
     def _commit_anchored(
         self, heard: list[TimedToken], pairs: list[tuple[int, int]], limit: float

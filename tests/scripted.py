@@ -37,6 +37,9 @@ class Timeline:
     duration_s: float
     spoken: list[Spoken] = field(default_factory=list)
     sound: list[tuple[float, float]] = field(default_factory=list)  # music, noise
+    #: Speech the model makes nothing of: forced alignment finds none of its words and the
+    #: transcription passes over it, its first word after laid over the stretch.
+    unclear: list[tuple[float, float]] = field(default_factory=list)
 
     def say(self, text: str, at_s: float, word_s: float = 0.3, gap_s: float = 0.05) -> float:
         """Speak the words of `text` from `at_s`; return when the speaker stops."""
@@ -45,6 +48,12 @@ class Timeline:
             self.spoken.append(Spoken(word, t, t + word_s))
             t += word_s + gap_s
         return t - gap_s
+
+    def mumble(self, text: str, at_s: float) -> float:
+        """Speak `text` from `at_s`, unclearly; return when the speaker stops."""
+        end = self.say(text, at_s)
+        self.unclear.append((at_s, end))
+        return end
 
     def play(self, start_s: float, end_s: float) -> float:
         self.sound.append((start_s, end_s))
@@ -70,6 +79,7 @@ class ScriptedModel:
     def __init__(self, timeline: Timeline) -> None:
         self._spoken = sorted(timeline.spoken, key=lambda w: w.start)
         self._sound = timeline.sound
+        self._unclear = timeline.unclear
         self._starts = np.array([w.start for w in self._spoken])
         self._ids: dict[str, int] = {}
         self.aligned = 0
@@ -89,11 +99,15 @@ class ScriptedModel:
     def _inside(self, window: EncodedWindow) -> list[Spoken]:
         first = int(np.searchsorted(self._starts, window.start_s))
         last = int(np.searchsorted(self._starts, window.end_s))
-        return [w for w in self._spoken[first:last] if w.end <= window.end_s]
+        return [
+            w
+            for w in self._spoken[first:last]
+            if w.end <= window.end_s and not any(a <= w.start < b for a, b in self._unclear)
+        ]
 
     def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
-        """What is said in the window, up to the budget; the first word heard after music is
-        laid over the music (its start is where the music is)."""
+        """What is said in the window, up to the budget; the first word heard after music or
+        unclear speech is laid over it (its start is where that sound starts)."""
         self.transcribed += 1
         heard = [
             TimedToken(w.text, w.start, w.end, HEARD_PROBABILITY)
@@ -101,7 +115,8 @@ class ScriptedModel:
         ]
         if heard:
             first = heard[0]
-            music = [a for a, b in self._sound if window.start_s <= b <= first.start and b > a]
+            passed = self._sound + self._unclear
+            music = [a for a, b in passed if window.start_s <= b <= first.start and b > a]
             if music:
                 heard[0] = TimedToken(first.text, max(window.start_s, min(music)), first.end, 0.2)
         return heard

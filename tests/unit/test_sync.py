@@ -243,6 +243,32 @@ def test_the_word_heard_again_at_a_window_start_is_not_matched_to_a_later_copy()
     assert placed[repeat] is None and placed[repeat + 1] is None, words[repeat : repeat + 2]
 
 
+def test_a_phrase_said_after_unclear_speech_is_not_matched_to_its_copy_in_it() -> None:
+    """Speech the model makes nothing of (neither aligned nor transcribed) says a phrase
+    that the clear speech after it says again: the heard phrase belongs to the later copy of
+    the text, which fits the time the unclear speech took, not to the copy a few words on."""
+    phrase = "a local baker"
+    timeline = Timeline(duration_s=120.0)
+    before = " ".join(sentences(4))
+    unclear = f"{sentences(1, offset=4)[0]} {phrase} painted {' '.join(sentences(5, offset=5))}"
+    after = f"{phrase} visited {' '.join(sentences(6, offset=1))}"
+    t = timeline.say(before, 0.5) + 0.5
+    t = timeline.mumble(unclear, t) + 0.5
+    t = timeline.say(after, t)
+    text = f"{before} {unclear} {after}"
+    placed, _ = synchronize(timeline, text)
+    words = text.split()
+    later = len(words) - len(after.split())
+    said_after = sorted(timeline.spoken, key=lambda w: w.start)[later:]
+    for k, word in enumerate(said_after, start=later):
+        p = placed[k]
+        assert p is None or abs(p.start - word.start) <= 0.3, (k, words[k], p, word)
+    assert coverage(placed, list(range(later, len(words)))) >= 0.95
+    copy = len(before.split()) + len(sentences(1)[0].split())
+    assert words[copy : copy + 3] == phrase.split()
+    assert all(placed[k] is None for k in range(copy, copy + 3)), placed[copy : copy + 3]
+
+
 def _episode_with_stops() -> tuple[Timeline, str]:
     """Twenty minutes of speech with dropped sentences and adverts: the walk leaves the
     grid several times."""
