@@ -7,6 +7,7 @@ import importlib.util
 import itertools
 import json
 import logging
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -431,10 +432,12 @@ class AcousticRefiner:
             out[index] = (snapped, "acoustic")
             if snapped[0] != span[0]:
                 on_pause.add(index)
-        if levels is not None and opts.dip_radius_s > 0:
-            out = onto_dips(out, smooth_levels(levels), on_pause, opts)
-        if levels is not None and opts.hold_reach_s > 0:
-            out = hold_ends(out, smooth_levels(levels), pauses, opts)
+        if levels is not None:
+            smooth = smooth_levels(levels)
+            if opts.dip_radius_s > 0:
+                out = onto_dips(out, smooth, on_pause, opts)
+            if opts.hold_reach_s > 0:
+                out = hold_ends(out, smooth, pauses, opts)
         ordered = _in_order(_yield_to_onsets(out, opts.min_word_s, onsets), opts.min_word_s)
         return close_voiced_gaps(ordered, [*pauses, *unvoiced], opts)
 
@@ -609,12 +612,19 @@ def snap_to_pauses(
 ) -> Span:
     """A start just after a pause moves to the pause's end, an end just before one to its
     start, where the pause edge is within `radius_s`; an end also moves on to a pause that
-    starts up to `end_reach_s` later (a held last sound: the path leaves it early)."""
+    starts up to `end_reach_s` later (a held last sound: the path leaves it early).
+    `pauses` are in time order, as `find_pauses` gives them: only those near the word are
+    looked at (an episode has thousands, and this runs for every word)."""
     start, end = span
-    for pause_start, pause_end in pauses:
+    reach_s = max(radius_s, end_reach_s)
+    # Pauses that end before both edges less the radius can move neither.
+    first = bisect_left(pauses, min(start, end) - radius_s, key=lambda pause: pause[1])
+    for pause_start, pause_end in (pauses[i] for i in range(first, len(pauses))):
+        if pause_start - end > reach_s:
+            break  # this pause and every later one lie beyond both edges' reach
         if abs(pause_end - start) <= radius_s and pause_end < end:
             start = pause_end
-        reach = -radius_s <= pause_start - end <= max(radius_s, end_reach_s)
+        reach = -radius_s <= pause_start - end <= reach_s
         if reach and pause_start > start:
             end = pause_start
             break
@@ -629,27 +639,25 @@ def hold_ends(
 ) -> list[tuple[Span | None, Refinement]]:
     """A word's end moves on to a pause that starts up to `hold_reach_s` later, before the
     next word, where the sound up to it stays within `hold_drop_db` of the word's own median
-    level: a held last sound ("uhh") that the path cut short."""
+    level: a held last sound ("uhh") that the path cut short. `pauses` are in time order."""
     out = list(words)
     frame = LEVEL_FRAME_S
-    for k, (span, how) in enumerate(out):
+    for k, ((span, how), following) in enumerate(zip(words, _next_spans(words), strict=True)):
         if span is None or how != "acoustic":
             continue
-        following = next((s for s, _ in out[k + 1 :] if s is not None), None)
         limit = span[1] + opts.hold_reach_s
         if following is not None:
             limit = min(limit, following[0])
         # The next word must start in that pause (or soon after it): sound between the
         # pause and a next word placed later may be that word, not this one's tail.
-        pause = next(
-            (
-                a
-                for a, b in pauses
-                if span[1] < a <= limit
-                and (following is None or following[0] <= b + opts.hold_next_slack_s)
-            ),
-            None,
-        )
+        pause = None
+        first = bisect_right(pauses, span[1], key=lambda p: p[0])  # pauses after the end
+        for a, b in (pauses[i] for i in range(first, len(pauses))):
+            if a > limit:
+                break
+            if following is None or following[0] <= b + opts.hold_next_slack_s:
+                pause = a
+                break
         if pause is None:
             continue
         word = smooth[round(span[0] / frame) : round(span[1] / frame)]
@@ -657,6 +665,16 @@ def hold_ends(
         if len(word) and len(held) and _held(word, held, opts):
             out[k] = ((span[0], pause), how)
     return out
+
+
+def _next_spans(words: Sequence[tuple[Span | None, Refinement]]) -> list[Span | None]:
+    """Per word, the span of the next word that has one (None for the last)."""
+    following: list[Span | None] = []
+    nearest: Span | None = None
+    for span, _ in reversed(words):
+        following.append(nearest)
+        nearest = span if span is not None else nearest
+    return following[::-1]
 
 
 def _held(
