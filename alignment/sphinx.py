@@ -9,10 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from alignment.acoustic import Span, Spelled
 from alignment.audio import Samples
 from alignment.errors import AcousticModelError
-
-Span = tuple[float, float]
 
 #: pocketsphinx's frames: 100 per second.
 FRAME_S = 0.01
@@ -47,7 +46,7 @@ class SphinxAligner:
             self._free.put((decoder, initial_mean))
 
     def align(
-        self, samples: Samples, offset_s: float, words: Sequence[tuple[str, list[str]]]
+        self, samples: Samples, offset_s: float, words: Sequence[Spelled]
     ) -> list[Span] | None:
         """Each word's (start, end) in seconds (`samples` start at `offset_s`), the words given
         as (written word, ARPAbet phones); None where the decoder finds no path through them."""

@@ -607,8 +607,8 @@ class Synchronizer:
         stand a few words ahead in the text, in the stretch: matched there, the walk would
         take the later saying for the nearer copy and lose its place."""
         fits = [c for c in chains if len(c) > len(best) and self._far_enough(c)]
+        mine = dict(best)
         for rival in sorted(fits, key=lambda c: c[0][1]):
-            mine = dict(best)
             shared = next((i for i, _ in rival if i in mine), None)
             if shared is None or rival[0][1] <= best[0][1]:
                 continue
