@@ -77,16 +77,22 @@ def test_hadolint_passes() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_compose_file_is_valid_and_asks_for_the_gpu() -> None:
+def _compose_config(name: str) -> str:
+    """`docker-compose config` of the compose file `name`: the file as Compose reads it."""
     done = subprocess.run(
-        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
+        ["docker-compose", "-f", str(ROOT / name), "config"],
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
-    assert "driver: nvidia" in done.stdout and "capabilities:" in done.stdout
-    assert "/data" in done.stdout and "/models" in done.stdout and "healthcheck" in done.stdout
+    return done.stdout
+
+
+def test_compose_file_is_valid_and_asks_for_the_gpu() -> None:
+    config = _compose_config("docker-compose.yml")
+    assert "driver: nvidia" in config and "capabilities:" in config
+    assert "/data" in config and "/models" in config and "healthcheck" in config
 
 
 def test_the_images_entry_command_and_health_check_work_here(tmp_path: Path) -> None:
@@ -135,17 +141,11 @@ def test_the_images_entry_command_and_health_check_work_here(tmp_path: Path) -> 
 
 
 def test_distributed_compose_file_is_valid_and_has_every_part() -> None:
-    done = subprocess.run(
-        ["docker-compose", "-f", str(ROOT / "docker-compose.distributed.yml"), "config"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
+    config = _compose_config("docker-compose.distributed.yml")
     for service in ("api:", "worker:", "rabbitmq:", "postgres:", "s3:"):
-        assert f"\n  {service}" in done.stdout
-    assert done.stdout.count("healthcheck:") == 5
-    assert "replicas:" in done.stdout and "driver: nvidia" in done.stdout
-    assert "consumer_timeout" in done.stdout
-    assert "PODALIGN_BROKER_URL: amqp://" in done.stdout
-    assert "PODALIGN_OBJECT_STORE_URL: s3://" in done.stdout
+        assert f"\n  {service}" in config
+    assert config.count("healthcheck:") == 5
+    assert "replicas:" in config and "driver: nvidia" in config
+    assert "consumer_timeout" in config
+    assert "PODALIGN_BROKER_URL: amqp://" in config
+    assert "PODALIGN_OBJECT_STORE_URL: s3://" in config
