@@ -441,6 +441,10 @@ class AcousticRefiner:
         ordered = _in_order(_yield_to_onsets(out, opts.min_word_s, onsets), opts.min_word_s)
         return close_voiced_gaps(ordered, [*pauses, *unvoiced], opts)
 
+    def labels(self, word: str) -> list[int]:
+        """The model's classes for a written word's phones (empty: it cannot be spelled)."""
+        return self._labels(self.lexicon.phones(word) or [])
+
     def _labels(self, phones: list[str]) -> list[int]:
         return (self.scorer.classes(phones) or []) if phones else []
 

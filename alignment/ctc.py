@@ -38,6 +38,33 @@ def force_align(emissions: Emissions, labels: list[int], blank: int) -> list[Lab
     return _spans(_backtrace(moves, state), emissions, states, len(labels))
 
 
+def align_prefix(emissions: Emissions, words: list[list[int]], blank: int) -> list[list[LabelSpan]]:
+    """Viterbi over the CTC topology of the words' labels, where the path may end after any
+    whole word (the audio may stop before the text does): the spans of each word's labels
+    for the words the best such path reaches (empty: the frames are too few for one word)."""
+    labels = [label for word in words for label in word]
+    states = np.full(2 * len(labels) + 1, blank, dtype=np.int64)
+    states[1::2] = labels
+    skip = np.zeros(len(states), dtype=bool)
+    skip[3::2] = states[3::2] != states[1:-2:2]
+    if not words or emissions.shape[0] < 2:
+        return []
+    moves, final = _forward(emissions, states, skip)
+    # A path may end on a word's last label or on the blank after it.
+    ends = 2 * np.cumsum([len(word) for word in words])
+    candidates = np.stack([final[ends - 1], final[ends]])
+    if candidates.max() <= _NEG_INF / 2:
+        return []
+    side, reached = np.unravel_index(int(np.argmax(candidates)), candidates.shape)
+    state = int(ends[reached] - 1 + side)
+    spans = _spans(_backtrace(moves, state), emissions, states, sum(map(len, words[: reached + 1])))
+    out: list[list[LabelSpan]] = []
+    for word in words[: reached + 1]:
+        out.append(spans[: len(word)])
+        spans = spans[len(word) :]
+    return out
+
+
 def _forward(
     emissions: Emissions, states: npt.NDArray[np.int64], skip: npt.NDArray[np.bool_]
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:

@@ -30,6 +30,7 @@ from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLangu
 from alignment.forced import WindowAligner
 from alignment.lexicon import Lexicon
 from alignment.refine import RefineOptions, find_pauses, model_lag_s, refine
+from alignment.scout import PhoneScout, RecordingFrames
 from alignment.sphinx import SphinxAligner
 from alignment.stages import StageClock, TimedWindowModel, profile_line
 from alignment.sync import Placement, Synchronizer, SyncOptions
@@ -165,7 +166,7 @@ class Aligner:
             aligner, lang = self._window_aligner(
                 model, samples, levels, language or self.options.language
             )
-            placements = self._sync(aligner, signal, tokens, stages, progress)
+            placements = self._sync(aligner, signal, (tokens, lang), stages, progress)
             timings["align_s"] = time.perf_counter() - clock
 
             clock = time.perf_counter()
@@ -203,26 +204,53 @@ class Aligner:
         self,
         aligner: WindowAligner,
         signal: _Signal,
-        tokens: list[TextToken],
+        tokens_and_language: tuple[list[TextToken], str],
         stages: StageClock,
         progress: ProgressCallback,
     ) -> list[Placement | None]:
+        tokens, language = tokens_and_language
         speech = [spoken_form(t.text) for t in tokens if t.kind == "speech"]
+        frames = None
+        if language in ACOUSTIC_LANGUAGES:
+            threads, workers = cpu_plan(self.options.cpu_threads)
+            frames = RecordingFrames(
+                self.acoustic.scorer,
+                signal.samples,
+                lambda seconds: stages.add("phones", seconds),
+                workers=threads * workers,
+            )
         sync = Synchronizer(
             TimedWindowModel(aligner, stages),
             signal.samples,
             signal.levels,
             speech,
             self._sync_options(),
+            self._scout(frames, speech, stages) if frames is not None else None,
         )
-        placements = sync.run(lambda fraction: progress("align", fraction))
+        try:
+            placements = sync.run(lambda fraction: progress("align", fraction))
+        finally:
+            if frames is not None:
+                frames.close()
         logger.info(
-            "aligned %d words in %d windows, %d resyncs",
+            "aligned %d words: %d steps on the phone path, %d windows, %d resyncs",
             len(speech),
+            sync.phone_steps,
             sync.windows_encoded,
             sync.resyncs,
         )
         return placements
+
+    def _scout(self, frames: RecordingFrames, words: list[str], stages: StageClock) -> PhoneScout:
+        """The phone model's walk ahead of Whisper (English: the lexicon's language)."""
+        acoustic = self.acoustic
+        return PhoneScout(
+            frames,
+            [acoustic.labels(word) for word in words],
+            acoustic.options,
+            on_path=lambda s: stages.add("path", s),
+            shift_s=model_lag_s(self.options.model),
+        )
 
     def _sync_options(self) -> SyncOptions:
         batch = self.options.batch_size or (8 if self.model.device == "cuda" else 1)

@@ -13,7 +13,7 @@ from alignment.sync import WindowModel
 from alignment.types import StageTime
 
 #: The stages in the order they are reported (others follow in the order first seen).
-STAGES = ("decode", "vad", "encode", "align", "transcribe", "refine", "acoustic")
+STAGES = ("decode", "vad", "phones", "path", "encode", "align", "transcribe", "refine", "acoustic")
 
 
 class StageClock:

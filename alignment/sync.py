@@ -84,6 +84,19 @@ class SyncTunables:
     average_word_s: float = 0.1
     #: Median probability a longer run of forced words needs to be kept before a match.
     probable_run: float = 0.3
+    #: The phone model's path (`PhonePath`), where there is one: audio it looks at per step,
+    #: and how near that stretch's end its words are left to the next step.
+    phone_span_s: float = 20.0
+    phone_edge_guard_s: float = 2.0
+    #: Fewer sure words than this on the path: Whisper's window takes the step instead.
+    phone_min_words: int = 4
+    #: A word on the path whose phones score below this mean log-probability is unsure.
+    phone_min_log_prob: float = -4.0
+    #: ... and one given more frames per phone than this (stretched over other sound).
+    phone_max_frames_per_phone: float = 10.0
+    #: Sounding time between two words on the path past which the audio holds something the
+    #: text lacks (an advert, a missed passage): the path stops before the second.
+    phone_max_gap_sound_s: float = 0.6
 
 
 class WindowModel(Protocol):
@@ -103,6 +116,29 @@ class WindowModel(Protocol):
 
     def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
         """What is heard in the window, with word times."""
+        ...
+
+
+@dataclass(frozen=True)
+class PathWord:
+    """One word on an acoustic model's path: its times (seconds), its phones' mean
+    log-probability, and how many phones it has."""
+
+    start: float
+    end: float
+    log_prob: float
+    phones: int
+
+
+class PhonePath(Protocol):
+    """Places words by an acoustic model alone (`scout.PhoneScout` is the real one)."""
+
+    def spelled(self, index: int) -> bool:
+        """Whether the model can look for word `index` at all."""
+        ...
+
+    def place(self, start_s: float, end_s: float, words: list[int]) -> list[PathWord]:
+        """The leading words the best path through [start_s, end_s) reaches, with times."""
         ...
 
 
@@ -232,8 +268,12 @@ class Synchronizer:
         levels: Levels,
         words: list[str],
         options: SyncOptions,
+        phones: PhonePath | None = None,
     ) -> None:
         self._aligner = aligner
+        self._phones = phones
+        #: Steps the phone model's path took (Whisper's windows took the others).
+        self.phone_steps = 0
         self._levels = levels
         loud = levels > speech_threshold_db(levels) if len(levels) else levels > 0
         self._loud_frames = np.concatenate(([0], np.cumsum(loud, dtype=np.int64)))
@@ -279,11 +319,73 @@ class Synchronizer:
 
     def _step(self, start: float) -> float:
         """Align one window starting at `start`; return where the next window starts."""
+        if self._phones is not None and not self._after_skip:
+            ahead = self._phone_step(self._phones, start)
+            if ahead is not None:
+                return ahead
         window = self._windows.get(start)
         kept, fresh = self._align_kept(window, start)
         if kept is not None:
             return kept
         return self._resync(window, fresh, self._limit(window), self._is_last(window))
+
+    def _phone_step(self, phones: PhonePath, start: float) -> float | None:
+        """Place the next words on the phone model's path from the last placed word on, and
+        keep those that look right; where the next window starts, or None (Whisper's
+        window takes this step)."""
+        tune = self._tune
+        begin = max(start, self._placed_end())
+        end = min(begin + tune.phone_span_s, self._duration)
+        wanted = int(self._words_per_second() * tune.phone_span_s * tune.candidate_margin)
+        new: list[int] = []
+        for index in range(self._cursor, len(self.placed)):
+            if len(new) >= wanted + tune.extra_candidate_words or not phones.spelled(index):
+                break
+            new.append(index)
+        last_words = self._cursor + len(new) == len(self.placed)
+        if len(new) < tune.phone_min_words and not (new and last_words):
+            return None
+        found = phones.place(begin, end, new)
+        limit = end if end >= self._duration - 1e-3 else end - tune.phone_edge_guard_s
+        inside = _count_before(found, limit)
+        good = self._sure_on_path(found[:inside], begin)
+        if good < tune.phone_min_words and not (last_words and good == len(new)):
+            logger.debug("%.2f s: %d sure words on the phone path; Whisper looks", begin, good)
+            return None
+        for word in found[:good]:
+            self._commit_one(Placement(word.start, word.end, float(np.exp(word.log_prob))))
+        self.phone_steps += 1
+        logger.debug(
+            "%.2f s: kept %d words on the phone path up to %.2f s", begin, good, found[good - 1].end
+        )
+        return max(found[good - 1].start - 0.1, start + 0.5)
+
+    def _sure_on_path(self, words: list[PathWord], begin: float) -> int:
+        """How many leading words on the phone path look right: as in `_good_prefix`, a lone
+        unsure word passes (a typo, a name said otherwise), a cluster stops the run, and the
+        run never ends on an unsure word; sound the path passes over between two words
+        (audio the text lacks) stops it before the second."""
+        tune = self._tune
+        unsure: list[bool] = []
+        before = begin
+        for word in words:
+            if self._sounding_s(before, word.start) > tune.phone_max_gap_sound_s:
+                break
+            frames = (word.end - word.start) / 0.02 / max(word.phones, 1)
+            unsure.append(
+                word.log_prob < tune.phone_min_log_prob
+                or frames > tune.phone_max_frames_per_phone
+                or self._sounding_s(word.start, word.end) > tune.longest_word_s
+            )
+            before = word.end
+        good = len(unsure)
+        for k in range(len(unsure)):
+            if unsure[k] and sum(unsure[k : k + 3]) >= 2:
+                good = k
+                break
+        while good > 0 and unsure[good - 1]:
+            good -= 1
+        return good
 
     def _is_last(self, window: EncodedWindow) -> bool:
         return window.end_s >= self._duration - 1e-3
@@ -830,7 +932,7 @@ class Synchronizer:
         return max(at_s, (first + int(loud[0])) * LEVEL_FRAME_S - 0.2)
 
 
-def _count_before(words: list[TimedToken], limit: float) -> int:
+def _count_before(words: list[TimedToken] | list[PathWord], limit: float) -> int:
     count = 0
     for word in words:
         if word.end > limit or word.start >= limit:
