@@ -33,9 +33,9 @@ def force_align(emissions: Emissions, labels: list[int], blank: int) -> list[Lab
     states[1::2] = labels
     skip = np.zeros(len(states), dtype=bool)
     skip[3::2] = states[3::2] != states[1:-2:2]
-    moves, final = _forward(emissions, states, skip)
+    scores, final = _forward(emissions, states, skip)
     state = len(states) - 1 if final[-1] >= final[-2] else len(states) - 2
-    return _spans(_backtrace(moves, state), emissions, states, len(labels))
+    return _spans(_backtrace(scores, skip, state), emissions, states, len(labels))
 
 
 def align_prefix(emissions: Emissions, words: list[list[int]], blank: int) -> list[list[LabelSpan]]:
@@ -49,7 +49,7 @@ def align_prefix(emissions: Emissions, words: list[list[int]], blank: int) -> li
     skip[3::2] = states[3::2] != states[1:-2:2]
     if not words or emissions.shape[0] < 2:
         return []
-    moves, final = _forward(emissions, states, skip)
+    scores, final = _forward(emissions, states, skip)
     # A path may end on a word's last label or on the blank after it.
     ends = 2 * np.cumsum([len(word) for word in words])
     candidates = np.stack([final[ends - 1], final[ends]])
@@ -57,7 +57,7 @@ def align_prefix(emissions: Emissions, words: list[list[int]], blank: int) -> li
         return []
     side, reached = np.unravel_index(int(np.argmax(candidates)), candidates.shape)
     state = int(ends[reached] - 1 + side)
-    spans = _spans(_backtrace(moves, state), emissions, states, sum(map(len, words[: reached + 1])))
+    spans = _spans(_backtrace(scores, skip, state), emissions, states, sum(map(len, words[: reached + 1])))
     out: list[list[LabelSpan]] = []
     for word in words[: reached + 1]:
         out.append(spans[: len(word)])
@@ -67,30 +67,42 @@ def align_prefix(emissions: Emissions, words: list[list[int]], blank: int) -> li
 
 def _forward(
     emissions: Emissions, states: npt.NDArray[np.int64], skip: npt.NDArray[np.bool_]
-) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
-    """Back-pointers per frame and state (0 stay, 1 from the state before, 2 over a blank),
-    and the final scores."""
-    count = len(states)
-    score = np.full(count, _NEG_INF, dtype=np.float32)
-    score[:2] = emissions[0, states[:2]]
-    moves = np.zeros((emissions.shape[0], count), dtype=np.int8)
-    candidates = np.full((3, count), _NEG_INF, dtype=np.float32)
-    columns = np.arange(count)
-    for t in range(1, emissions.shape[0]):
-        candidates[0] = score
-        candidates[1, 1:] = score[:-1]
-        candidates[2, 2:] = np.where(skip[2:], score[:-2], _NEG_INF)
-        best = np.argmax(candidates, axis=0)
-        moves[t] = best
-        score = candidates[best, columns] + emissions[t, states]
-    return moves, score
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The best score of each state at each frame (kept for the backtrace, which finds each
+    step's move again from them), and the final scores."""
+    frames, count = emissions.shape[0], len(states)
+    on_state = emissions[:, states]
+    scores = np.full((frames, count), _NEG_INF, dtype=np.float32)
+    scores[0, :2] = on_state[0, :2]
+    # Moving over a blank is allowed only between different labels.
+    over_blank = np.where(skip[2:], np.float32(0.0), _NEG_INF).astype(np.float32)
+    jump = np.empty(max(count - 2, 0), dtype=np.float32)
+    for t in range(1, frames):
+        before, now = scores[t - 1], scores[t]
+        now[:] = before
+        np.maximum(now[1:], before[:-1], out=now[1:])
+        np.add(before[:-2], over_blank, out=jump)
+        np.maximum(now[2:], jump, out=now[2:])
+        now += on_state[t]
+    return scores, scores[-1]
 
 
-def _backtrace(moves: npt.NDArray[np.int8], state: int) -> npt.NDArray[np.int64]:
-    path = np.empty(moves.shape[0], dtype=np.int64)
-    for t in range(moves.shape[0] - 1, -1, -1):
+def _backtrace(
+    scores: npt.NDArray[np.float32], skip: npt.NDArray[np.bool_], state: int
+) -> npt.NDArray[np.int64]:
+    """The states of the best path ending in `state`: at each frame, the move that gave the
+    state its score (staying first, then from the state before, then over a blank)."""
+    path = np.empty(scores.shape[0], dtype=np.int64)
+    for t in range(scores.shape[0] - 1, 0, -1):
         path[t] = state
-        state -= int(moves[t, state])
+        before = scores[t - 1]
+        best, move = before[state], 0
+        if state >= 1 and before[state - 1] > best:
+            best, move = before[state - 1], 1
+        if state >= 2 and skip[state] and before[state - 2] > best:
+            move = 2
+        state -= move
+    path[0] = state
     return path
 
 
