@@ -10,7 +10,7 @@ import logging
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -174,6 +174,14 @@ class AcousticOptions:
     #: 20 ms early on the path, the others' within 4 ms), by at most `max_bias_s`.
     bias_min_anchors: int = 10
     max_bias_s: float = 0.025
+
+
+class FrameSource(Protocol):
+    """The phone model's scores of a whole recording (`scout.RecordingFrames`)."""
+
+    frame_s: float
+
+    def frames(self, first: int, stop: int) -> Emissions: ...
 
 
 class WordAligner(Protocol):
@@ -400,12 +408,14 @@ class AcousticRefiner:
         levels: Levels | None = None,
         unvoiced: Sequence[Span] = (),
         second: WordAligner | None = None,
+        frames: FrameSource | None = None,
     ) -> list[tuple[Span | None, Refinement]]:
         """Per word: its (start, end) and which pass set it; `spans` are the signal times,
         `pauses` the quiet stretches found in the signal (sharp edges: words snap to them),
         `levels` its 5 ms frame levels, `unvoiced` more stretches without voice (a voice-
         activity model's: breath or room noise that is not quiet), `second` an aligner whose
-        times are mixed in where they agree with the path."""
+        times are mixed in where they agree with the path, `frames` the model's scores of the
+        whole recording where they are at hand (else each chunk is scored on its own)."""
         spelled = [(word, self.lexicon.phones(word) or []) for word in words]
         labels = [self._labels(phones) for _, phones in spelled]
         out: list[tuple[Span | None, Refinement]] = [(span, "signal") for span in spans]
@@ -419,7 +429,7 @@ class AcousticRefiner:
         with ThreadPoolExecutor(self.workers, thread_name_prefix="acoustic") as pool:
             found = pool.map(
                 lambda chunk: self._align_chunk(
-                    samples, chunk, labels, (spans, turns, spelled), second
+                    (samples, frames), chunk, labels, (spans, turns, spelled), second
                 ),
                 chunks,
             )
@@ -450,19 +460,26 @@ class AcousticRefiner:
 
     def _align_chunk(
         self,
-        samples: Samples,
+        audio: tuple[Samples, FrameSource | None],
         chunk: Chunk,
         labels: Sequence[list[int]],
         words: tuple[Sequence[Span | None], Sequence[bool], Sequence[Spelled]],
         second: WordAligner | None,
     ) -> tuple[dict[int, Span], list[int], dict[int, Span]]:
         """The chunk's words moved onto the path, the turns whose new voice was found under
-        the words before, and `second`'s times for the chunk's words. `words`: every word's
+        the words before, and `second`'s times for the chunk's words. `audio`: the samples,
+        and the recording's frame scores where they are at hand; `words`: every word's
         signal span, whether it starts a sentence, and its spelling and phones."""
         opts = self.options
         spans, turns, spelled = words
+        samples, frames = audio
+        if frames is not None:  # the chunk starts on a frame of the recording's scores
+            first = round(chunk.start_s / frames.frame_s)
+            chunk = replace(chunk, start_s=first * frames.frame_s)
+            emissions = frames.frames(first, round(chunk.end_s / frames.frame_s))
         a, b = round(chunk.start_s * SAMPLE_RATE), round(chunk.end_s * SAMPLE_RATE)
-        emissions = self.scorer.emissions(samples[a:b])
+        if frames is None:
+            emissions = self.scorer.emissions(samples[a:b])
         found = self._path(emissions, chunk.start_s, chunk.words, labels)
         if found is None or np.mean([s for _, s in found.values()]) < opts.min_chunk_log_prob:
             logger.debug("acoustic chunk %.2f-%.2f s implausible; signal times kept", *_ext(chunk))

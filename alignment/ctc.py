@@ -57,7 +57,9 @@ def align_prefix(emissions: Emissions, words: list[list[int]], blank: int) -> li
         return []
     side, reached = np.unravel_index(int(np.argmax(candidates)), candidates.shape)
     state = int(ends[reached] - 1 + side)
-    spans = _spans(_backtrace(scores, skip, state), emissions, states, sum(map(len, words[: reached + 1])))
+    spans = _spans(
+        _backtrace(scores, skip, state), emissions, states, sum(map(len, words[: reached + 1]))
+    )
     out: list[list[LabelSpan]] = []
     for word in words[: reached + 1]:
         out.append(spans[: len(word)])

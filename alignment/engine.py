@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -166,14 +167,16 @@ class Aligner:
             aligner, lang = self._window_aligner(
                 model, samples, levels, language or self.options.language
             )
-            placements = self._sync(aligner, signal, (tokens, lang), stages, progress)
-            timings["align_s"] = time.perf_counter() - clock
+            with self._recording_frames(samples, lang, stages) as frames:
+                signal = replace(signal, frames=frames)
+                placements = self._sync(aligner, signal, tokens, stages, progress)
+                timings["align_s"] = time.perf_counter() - clock
 
-            clock = time.perf_counter()
-            progress("refine", 0.0)
-            words = self._words(tokens, placements, signal, (lang, how), stages)
-            timings["refine_s"] = time.perf_counter() - clock
-            progress("refine", 1.0)
+                clock = time.perf_counter()
+                progress("refine", 0.0)
+                words = self._words(tokens, placements, signal, (lang, how), stages)
+                timings["refine_s"] = time.perf_counter() - clock
+                progress("refine", 1.0)
         logger.info("profile: %s", profile_line(stages.report()))
         return AlignmentResult(
             words=tuple(words),
@@ -204,21 +207,12 @@ class Aligner:
         self,
         aligner: WindowAligner,
         signal: _Signal,
-        tokens_and_language: tuple[list[TextToken], str],
+        tokens: list[TextToken],
         stages: StageClock,
         progress: ProgressCallback,
     ) -> list[Placement | None]:
-        tokens, language = tokens_and_language
         speech = [spoken_form(t.text) for t in tokens if t.kind == "speech"]
-        frames = None
-        if language in ACOUSTIC_LANGUAGES:
-            threads, workers = cpu_plan(self.options.cpu_threads)
-            frames = RecordingFrames(
-                self.acoustic.scorer,
-                signal.samples,
-                lambda seconds: stages.add("phones", seconds),
-                workers=threads * workers,
-            )
+        frames = signal.frames
         sync = Synchronizer(
             TimedWindowModel(aligner, stages),
             signal.samples,
@@ -227,11 +221,7 @@ class Aligner:
             self._sync_options(),
             self._scout(frames, speech, stages) if frames is not None else None,
         )
-        try:
-            placements = sync.run(lambda fraction: progress("align", fraction))
-        finally:
-            if frames is not None:
-                frames.close()
+        placements = sync.run(lambda fraction: progress("align", fraction))
         logger.info(
             "aligned %d words: %d steps on the phone path, %d windows, %d resyncs",
             len(speech),
@@ -240,6 +230,21 @@ class Aligner:
             sync.resyncs,
         )
         return placements
+
+    def _recording_frames(
+        self, samples: Samples, language: str, stages: StageClock
+    ) -> AbstractContextManager[RecordingFrames | None]:
+        """The phone model's scores of the recording, for its walk ahead of Whisper and the
+        acoustic pass (English, the lexicon's language; else None)."""
+        if language not in ACOUSTIC_LANGUAGES:
+            return nullcontext()
+        threads, workers = cpu_plan(self.options.cpu_threads)
+        return RecordingFrames(
+            self.acoustic.scorer,
+            samples,
+            lambda seconds: stages.add("phones", seconds),
+            workers=threads * workers,
+        )
 
     def _scout(self, frames: RecordingFrames, words: list[str], stages: StageClock) -> PhoneScout:
         """The phone model's walk ahead of Whisper (English: the lexicon's language)."""
@@ -349,18 +354,23 @@ class Aligner:
         words = [t.text for t in speech]
         second = self.second_opinion if how == "precise" else None
         with stages.stage("acoustic"):
-            out = self.acoustic.refine(samples, words, times, pauses, levels, extra or (), second)
+            out = self.acoustic.refine(
+                samples, words, times, pauses, levels, extra or (), second, signal.frames
+            )
         # The pass marks its words "acoustic"; with the second opinion asked for, "precise".
         return [(span, how if kind == "acoustic" else kind) for span, kind in out]
 
 
 @dataclass(frozen=True)
 class _Signal:
-    """The decoded audio, its 5 ms levels, and the voice-activity pauses under way."""
+    """The decoded audio, its 5 ms levels, the voice-activity pauses under way, and the
+    phone model's scores."""
 
     levels: Levels
     samples: Samples
     quiet: Future[list[tuple[float, float]]] | None
+    #: The phone model's scores of the whole recording (English only).
+    frames: RecordingFrames | None = None
 
 
 def _word(

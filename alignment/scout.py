@@ -58,6 +58,12 @@ class RecordingFrames:
             future.cancel()
         self._pool.shutdown(wait=True)
 
+    def __enter__(self) -> RecordingFrames:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @property
     def count(self) -> int:
         """Frames in the recording."""
