@@ -350,7 +350,12 @@ class Synchronizer:
         inside = _count_before(found, limit)
         good = self._sure_on_path(found[:inside], begin)
         if good < tune.phone_min_words and not (last_words and good == len(new)):
-            logger.debug("%.2f s: %d sure words on the phone path; Whisper looks", begin, good)
+            logger.debug(
+                "%.2f s: %d sure words on the phone path (%r…); Whisper looks",
+                begin,
+                good,
+                " ".join(self._words[i] for i in new[good : good + 4]),
+            )
             return None
         for word in found[:good]:
             self._commit_one(Placement(word.start, word.end, float(np.exp(word.log_prob))))
