@@ -127,11 +127,12 @@ class PhoneScout:
 
     def place(self, start_s: float, end_s: float, words: list[int]) -> list[PathWord]:
         """The leading words of `words` that the best path through [start_s, end_s) reaches
-        (it may end before the text does), in order, with their times."""
+        (it may end before the text does), in order, with their times (times in and out are
+        the walk's, `shift_s` after the audio's)."""
         started = time.perf_counter()
         frame = self._frames.frame_s
-        first = max(0, round(start_s / frame))
-        emissions = self._frames.frames(first, round(end_s / frame))
+        first = max(0, round((start_s - self._shift) / frame))
+        emissions = self._frames.frames(first, round((end_s - self._shift) / frame))
         spans = align_prefix(emissions, [self._labels[i] for i in words], blank=0)
         opts, offset = self._options, first * frame + self._shift
         out = [

@@ -368,13 +368,16 @@ class Synchronizer:
     def _sure_on_path(self, words: list[PathWord], begin: float) -> int:
         """How many leading words on the phone path look right: as in `_good_prefix`, a lone
         unsure word passes (a typo, a name said otherwise), a cluster stops the run, and the
-        run never ends on an unsure word; sound the path passes over between two words
-        (audio the text lacks) stops it before the second."""
+        run never ends on an unsure word; sound the path passes over after the last placed
+        word or between two of its words (audio the text lacks) stops it there."""
         tune = self._tune
         unsure: list[bool] = []
-        before = begin
+        # Before the first word placed in the recording, sound is no evidence of anything
+        # (a breath, room noise, an intro): only unsure words stop the path there.
+        before = begin if self._placed_end() > 0 else None
         for word in words:
-            if self._sounding_s(before, word.start) > tune.phone_max_gap_sound_s:
+            sounding = self._sounding_s(before, word.start) if before is not None else 0.0
+            if sounding > tune.phone_max_gap_sound_s:
                 break
             frames = (word.end - word.start) / 0.02 / max(word.phones, 1)
             unsure.append(

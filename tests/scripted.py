@@ -14,13 +14,17 @@ import numpy as np
 
 from alignment.audio import LEVEL_FRAME_S, SAMPLE_RATE, Levels, Samples
 from alignment.forced import EncodedWindow, TimedToken
-from alignment.sync import Placement, Synchronizer, SyncOptions
+from alignment.sync import PathWord, Placement, Synchronizer, SyncOptions
 from alignment.text import match_key
 
 HEARD_PROBABILITY = 0.9
 #: Whisper's transcription stops at its token budget: about this many words per window.
 HEARD_WORDS_PER_WINDOW = 50
 UNMATCHED_PROBABILITY = 0.01
+#: Mean log-probabilities of a word's phones on the phone model's path, where it is said and
+#: where it is not.
+SURE_LOG_PROB = -0.5
+UNSURE_LOG_PROB = -8.0
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,48 @@ class ScriptedModel:
         return _spread_unmatched(out, window, [w[0] for w in words])
 
 
+class ScriptedPhones:
+    """A `sync.PhonePath` that reads its answers off a timeline, as the phone model's open-
+    ended path would: the text's words that are said in the stretch, in order and without a
+    long run of other speech between them (the path passes over a little as blank), at
+    their times and sure; words of the text between two of them that are not said there,
+    squeezed between them and unsure; the path ends after the last word it found."""
+
+    def __init__(self, timeline: Timeline, words: list[str]) -> None:
+        self._model = ScriptedModel(timeline)
+        self._words = words
+        self.steps = 0
+
+    def spelled(self, index: int) -> bool:
+        return any(ch.isalpha() for ch in self._words[index])
+
+    def place(self, start_s: float, end_s: float, words: list[int]) -> list[PathWord]:
+        self.steps += 1
+        heard = self._model._inside(EncodedWindow(start_s, end_s - start_s, np.zeros((1, 1))))
+        keys = [match_key(self._words[i]) for i in words]
+        pairs = _contiguous(_common_order(keys, [match_key(h.text) for h in heard]))
+        if not pairs:
+            return []
+        # Words before the first one said here are squeezed in before it, unsure.
+        first_at = heard[pairs[0][1]].start
+        room = max(first_at - start_s, 0.0) / max(pairs[0][0], 1)
+        out = [
+            PathWord(start_s + k * room, start_s + (k + 1) * room, UNSURE_LOG_PROB, 3)
+            for k in range(pairs[0][0])
+        ]
+        for (given, spoken), following in zip(pairs, [*pairs[1:], None], strict=True):
+            h = heard[spoken]
+            out.append(PathWord(h.start, h.end, SURE_LOG_PROB, 3))
+            if following is None:
+                break
+            missing = following[0] - given - 1
+            room = max(heard[following[1]].start - h.end, 0.0) / max(missing, 1)
+            for k in range(missing):
+                at = h.end + k * room
+                out.append(PathWord(at, at + room, UNSURE_LOG_PROB, 3))
+        return out
+
+
 def _common_order(given: list[int], heard: list[int]) -> list[tuple[int, int]]:
     """The longest common subsequence, as (given index, heard index) pairs."""
     n, m = len(given), len(heard)
@@ -204,9 +250,14 @@ def _repeats(given: list[int], k: int) -> bool:
 
 
 def synchronize(
-    timeline: Timeline, text: str, batch_size: int = 1, prefetch_windows: int = 0
+    timeline: Timeline,
+    text: str,
+    batch_size: int = 1,
+    prefetch_windows: int = 0,
+    phones: ScriptedPhones | None = None,
 ) -> tuple[list[Placement | None], ScriptedModel]:
-    """Run sync over the timeline with the engine's default window settings."""
+    """Run sync over the timeline with the engine's default window settings (and a phone
+    path walking ahead of the windows, where one is given)."""
     model = ScriptedModel(timeline)
     options = SyncOptions(
         window_s=30.0,
@@ -216,5 +267,6 @@ def synchronize(
         batch_size=batch_size,
         prefetch_windows=prefetch_windows,
     )
-    sync = Synchronizer(model, timeline.samples(), timeline.levels(), text.split(), options)
+    words = text.split()
+    sync = Synchronizer(model, timeline.samples(), timeline.levels(), words, options, phones)
     return sync.run(lambda fraction: None), model
