@@ -346,9 +346,15 @@ class Synchronizer:
         if len(new) < tune.phone_min_words and not (new and last_words):
             return None
         found = phones.place(begin, end, new)
-        limit = end if end >= self._duration - 1e-3 else end - tune.phone_edge_guard_s
-        inside = _count_before(found, limit)
-        good = self._sure_on_path(found[:inside], begin)
+        guarded = _count_before(found, end - tune.phone_edge_guard_s)
+        good = self._sure_on_path(found[:guarded], begin)
+        if end >= self._duration - 1e-3:
+            # At the end of the recording the path may keep words up to its very end, but
+            # only where it is sure of every word left: words squeezed into the last seconds
+            # after a stretched one would push the rest out of the audio.
+            whole = self._sure_on_path(found, begin)
+            if last_words and whole == len(new):
+                good = whole
         if good < tune.phone_min_words and not (last_words and good == len(new)):
             logger.debug(
                 "%.2f s: %d sure words on the phone path (%r…); Whisper looks",
