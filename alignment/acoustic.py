@@ -274,6 +274,9 @@ class PhoneModel:
         session_options = onnxruntime.SessionOptions()
         session_options.intra_op_num_threads = threads
         session_options.inter_op_num_threads = 1
+        # Blocks are scored in several threads: with its own arena each, the session held
+        # their peaks together (see engine.limit_heap_arenas).
+        session_options.enable_cpu_mem_arena = False
         self._session = onnxruntime.InferenceSession(
             data, session_options, providers=["CPUExecutionProvider"]
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import time
@@ -69,6 +70,27 @@ def cpu_plan(cpu_threads: int) -> tuple[int, int]:
     return max(1, total // workers), workers
 
 
+#: glibc's mallopt parameter for the most heap arenas (malloc.h: M_ARENA_MAX).
+_M_ARENA_MAX = -8
+
+
+def limit_heap_arenas() -> None:
+    """Let glibc's allocator keep fewer heap arenas than its default of eight per core.
+
+    The walk allocates in several threads at once (the phone model's blocks, Whisper's
+    windows, voice activity); glibc gives each its own arena and keeps what one thread frees
+    for that thread, so the process held the peaks of all of them: 740 MB on the long-form
+    case instead of 680 (bench/RESULTS.md). A setting of MALLOC_ARENA_MAX wins; other C
+    libraries are left as they are."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(_M_ARENA_MAX, max(2, (os.cpu_count() or 1) // 4))
+
+
 def _no_progress(stage: str, fraction: float) -> None:
     del stage, fraction
 
@@ -80,6 +102,7 @@ class Aligner:
     def __init__(self, options: AlignmentOptions | None = None) -> None:
         self.options = options or AlignmentOptions()
         check_options(self.options)
+        limit_heap_arenas()
         self._model: LoadedModel | None = None
         self._acoustic: AcousticRefiner | None = None
         self._second: SphinxAligner | None = None
