@@ -190,7 +190,7 @@ class Aligner:
             aligner, lang = self._window_aligner(
                 model, samples, levels, language or self.options.language
             )
-            with self._recording_frames(samples, lang, stages) as frames:
+            with self._recording_frames(samples, (lang, how), stages) as frames:
                 signal = replace(signal, frames=frames)
                 placements = self._sync(aligner, signal, tokens, stages, progress)
                 timings["align_s"] = time.perf_counter() - clock
@@ -255,11 +255,13 @@ class Aligner:
         return placements
 
     def _recording_frames(
-        self, samples: Samples, language: str, stages: StageClock
+        self, samples: Samples, language_and_refine: tuple[str, Refinement], stages: StageClock
     ) -> AbstractContextManager[RecordingFrames | None]:
         """The phone model's scores of the recording, for its walk ahead of Whisper and the
-        acoustic pass (English, the lexicon's language; else None)."""
-        if language not in ACOUSTIC_LANGUAGES:
+        acoustic pass: where that pass runs (English, the lexicon's language, with an
+        acoustic refinement); else None, and Whisper's windows place every word."""
+        language, how = language_and_refine
+        if language not in ACOUSTIC_LANGUAGES or how not in ACOUSTIC_REFINEMENTS:
             return nullcontext()
         threads, workers = cpu_plan(self.options.cpu_threads)
         return RecordingFrames(

@@ -88,12 +88,15 @@ class SyncTunables:
     #: and how near that stretch's end its words are left to the next step.
     phone_span_s: float = 20.0
     phone_edge_guard_s: float = 2.0
-    #: Fewer sure words than this on the path: Whisper's window takes the step instead.
+    #: Fewer sure words than this on the path: Whisper's window takes the step instead,
+    #: starting this much earlier (the placed words before are its context; 5 s made
+    #: Whisper copy a refrain given as context into a verse the audio lacks).
     phone_min_words: int = 4
+    phone_context_s: float = 2.0
     #: A word on the path whose phones score below this mean log-probability is unsure.
     phone_min_log_prob: float = -4.0
     #: ... and one given more frames per phone than this (stretched over other sound).
-    phone_max_frames_per_phone: float = 10.0
+    phone_max_frames_per_phone: float = 20.0
     #: Sounding time between two words on the path past which the audio holds something the
     #: text lacks (an advert, a missed passage): the path stops before the second.
     phone_max_gap_sound_s: float = 0.6
@@ -274,6 +277,7 @@ class Synchronizer:
         self._phones = phones
         #: Steps the phone model's path took (Whisper's windows took the others).
         self.phone_steps = 0
+        self._path_led = False  # the last step was the path's
         self._levels = levels
         loud = levels > speech_threshold_db(levels) if len(levels) else levels > 0
         self._loud_frames = np.concatenate(([0], np.cumsum(loud, dtype=np.int64)))
@@ -322,7 +326,16 @@ class Synchronizer:
         if self._phones is not None and not self._after_skip:
             ahead = self._phone_step(self._phones, start)
             if ahead is not None:
+                self._path_led = True
                 return ahead
+            if self._path_led:
+                # Whisper's window takes over right where the path stopped being sure: it
+                # starts a little earlier, so that the words the path placed lead into the
+                # unsure ones as context (started at the last placed word, it lost words
+                # said under the next speaker). Only right after the path placed words, so
+                # that every window still moves the walk on.
+                start = max(0.0, start - self._tune.phone_context_s)
+        self._path_led = False
         window = self._windows.get(start)
         kept, fresh = self._align_kept(window, start)
         if kept is not None:
@@ -330,29 +343,34 @@ class Synchronizer:
         return self._resync(window, fresh, self._limit(window), self._is_last(window))
 
     def _phone_step(self, phones: PhonePath, start: float) -> float | None:
-        """Place the next words on the phone model's path from the last placed word on, and
-        keep those that look right; where the next window starts, or None (Whisper's
-        window takes this step)."""
+        """Place the next words on the phone model's path and keep those that look right;
+        where the next window starts, or None (Whisper's window takes this step). The path
+        starts with the last placed word again, as context: started at its end, it cut the
+        next word's first sound wherever that end came late."""
         tune = self._tune
-        begin = max(start, self._placed_end())
+        lead = self._cursor - 1 if self._cursor > 0 else None
+        if lead is not None and (self.placed[lead] is None or not phones.spelled(lead)):
+            lead = None
+        before = self.placed[lead] if lead is not None else None
+        begin = max(start, before.start - 0.1) if before is not None else start
         end = min(begin + tune.phone_span_s, self._duration)
-        wanted = int(self._words_per_second() * tune.phone_span_s * tune.candidate_margin)
-        new: list[int] = []
-        for index in range(self._cursor, len(self.placed)):
-            if len(new) >= wanted + tune.extra_candidate_words or not phones.spelled(index):
-                break
-            new.append(index)
+        new = self._phone_candidates(phones)
         last_words = self._cursor + len(new) == len(self.placed)
         if len(new) < tune.phone_min_words and not (new and last_words):
             return None
-        found = phones.place(begin, end, new)
+        found = phones.place(begin, end, [lead, *new] if lead is not None else new)
+        after: float | None = begin if self._placed_end() > 0 else None
+        if lead is not None:
+            if not found:
+                return None
+            after, found = found[0].end, found[1:]
         guarded = _count_before(found, end - tune.phone_edge_guard_s)
-        good = self._sure_on_path(found[:guarded], begin)
+        good = self._sure_on_path(found[:guarded], after)
         if end >= self._duration - 1e-3:
             # At the end of the recording the path may keep words up to its very end, but
             # only where it is sure of every word left: words squeezed into the last seconds
             # after a stretched one would push the rest out of the audio.
-            whole = self._sure_on_path(found, begin)
+            whole = self._sure_on_path(found, after)
             if last_words and whole == len(new):
                 good = whole
         if good < tune.phone_min_words and not (last_words and good == len(new)):
@@ -363,6 +381,8 @@ class Synchronizer:
                 " ".join(self._words[i] for i in new[good : good + 4]),
             )
             return None
+        if before is not None and lead is not None and before.start < found[0].start < before.end:
+            self.placed[lead] = replace(before, end=found[0].start)  # the path's boundary
         for word in found[:good]:
             self._commit_one(Placement(word.start, word.end, float(np.exp(word.log_prob))))
         self.phone_steps += 1
@@ -371,16 +391,29 @@ class Synchronizer:
         )
         return max(found[good - 1].start - 0.1, start + 0.5)
 
-    def _sure_on_path(self, words: list[PathWord], begin: float) -> int:
+    def _phone_candidates(self, phones: PhonePath) -> list[int]:
+        """The next words of text to look for on the path: as many as the stretch may hold
+        at the speaking rate so far, up to the first word the model cannot look for."""
+        tune = self._tune
+        wanted = int(self._words_per_second() * tune.phone_span_s * tune.candidate_margin)
+        new: list[int] = []
+        for index in range(self._cursor, len(self.placed)):
+            if len(new) >= wanted + tune.extra_candidate_words or not phones.spelled(index):
+                break
+            new.append(index)
+        return new
+
+    def _sure_on_path(self, words: list[PathWord], after: float | None) -> int:
         """How many leading words on the phone path look right: as in `_good_prefix`, a lone
         unsure word passes (a typo, a name said otherwise), a cluster stops the run, and the
         run never ends on an unsure word; sound the path passes over after the last placed
         word or between two of its words (audio the text lacks) stops it there."""
         tune = self._tune
         unsure: list[bool] = []
-        # Before the first word placed in the recording, sound is no evidence of anything
-        # (a breath, room noise, an intro): only unsure words stop the path there.
-        before = begin if self._placed_end() > 0 else None
+        # `after`: where the last placed word ends (None: before the first word placed in
+        # the recording, where sound is no evidence of anything: a breath, room noise, an
+        # intro; only unsure words stop the path there).
+        before = after
         for word in words:
             sounding = self._sounding_s(before, word.start) if before is not None else 0.0
             if sounding > tune.phone_max_gap_sound_s:
