@@ -88,15 +88,21 @@ class SyncTunables:
     #: and how near that stretch's end its words are left to the next step.
     phone_span_s: float = 20.0
     phone_edge_guard_s: float = 2.0
-    #: Fewer sure words than this on the path: Whisper's window takes the step instead,
-    #: starting this much earlier (the placed words before are its context; 5 s made
-    #: Whisper copy a refrain given as context into a verse the audio lacks).
+    #: Fewer sure words than this on the path: Whisper's window takes the step instead;
+    #: where it retries a few words before a match, it may start up to `phone_context_s`
+    #: before that window (started earlier itself, the window lost a crosstalk turn on
+    #: another recording, and 5 s earlier made Whisper copy a refrain given as context
+    #: into a verse the audio lacks).
     phone_min_words: int = 4
     phone_context_s: float = 2.0
+    #: The path starts with the last placed word again; where it puts it further than this
+    #: from where it was placed, the path is off track and Whisper's window takes the step.
+    phone_lead_slack_s: float = 0.3
     #: A word on the path whose phones score below this mean log-probability is unsure.
     phone_min_log_prob: float = -4.0
-    #: ... and one given more frames per phone than this (stretched over other sound).
-    phone_max_frames_per_phone: float = 20.0
+    #: A word given more frames per phone than this is stretched: slow speech inside a run,
+    #: or, last in it, laid over the other sound after it (its end is cut).
+    phone_max_frames_per_phone: float = 10.0
     #: Sounding time between two words on the path past which the audio holds something the
     #: text lacks (an advert, a missed passage): the path stops before the second.
     phone_max_gap_sound_s: float = 0.6
@@ -278,6 +284,7 @@ class Synchronizer:
         #: Steps the phone model's path took (Whisper's windows took the others).
         self.phone_steps = 0
         self._path_led = False  # the last step was the path's
+        self._after_path = False  # this window takes over right where the path stopped
         self._levels = levels
         loud = levels > speech_threshold_db(levels) if len(levels) else levels > 0
         self._loud_frames = np.concatenate(([0], np.cumsum(loud, dtype=np.int64)))
@@ -328,14 +335,7 @@ class Synchronizer:
             if ahead is not None:
                 self._path_led = True
                 return ahead
-            if self._path_led:
-                # Whisper's window takes over right where the path stopped being sure: it
-                # starts a little earlier, so that the words the path placed lead into the
-                # unsure ones as context (started at the last placed word, it lost words
-                # said under the next speaker). Only right after the path placed words, so
-                # that every window still moves the walk on.
-                start = max(0.0, start - self._tune.phone_context_s)
-        self._path_led = False
+        self._after_path, self._path_led = self._path_led, False
         window = self._windows.get(start)
         kept, fresh = self._align_kept(window, start)
         if kept is not None:
@@ -348,11 +348,9 @@ class Synchronizer:
         starts with the last placed word again, as context: started at its end, it cut the
         next word's first sound wherever that end came late."""
         tune = self._tune
-        lead = self._cursor - 1 if self._cursor > 0 else None
-        if lead is not None and (self.placed[lead] is None or not phones.spelled(lead)):
-            lead = None
+        lead = self._lead(phones, start)
         before = self.placed[lead] if lead is not None else None
-        begin = max(start, before.start - 0.1) if before is not None else start
+        begin = before.start - 0.1 if before is not None else max(start, self._placed_end())
         end = min(begin + tune.phone_span_s, self._duration)
         new = self._phone_candidates(phones)
         last_words = self._cursor + len(new) == len(self.placed)
@@ -360,9 +358,9 @@ class Synchronizer:
             return None
         found = phones.place(begin, end, [lead, *new] if lead is not None else new)
         after: float | None = begin if self._placed_end() > 0 else None
-        if lead is not None:
-            if not found:
-                return None
+        if before is not None:
+            if not found or abs(found[0].start - before.start) > tune.phone_lead_slack_s:
+                return None  # the path lost the word it starts from: it is not on track
             after, found = found[0].end, found[1:]
         guarded = _count_before(found, end - tune.phone_edge_guard_s)
         good = self._sure_on_path(found[:guarded], after)
@@ -383,6 +381,13 @@ class Synchronizer:
             return None
         if before is not None and lead is not None and before.start < found[0].start < before.end:
             self.placed[lead] = replace(before, end=found[0].start)  # the path's boundary
+        last = found[good - 1]
+        if self._stretched(last):
+            # The last word before other sound (music, an advert) is laid over it: its start
+            # holds, its end is cut to the time its letters take.
+            found[good - 1] = replace(
+                last, end=min(last.end, last.start + self._plausible_s(self._words[new[good - 1]]))
+            )
         for word in found[:good]:
             self._commit_one(Placement(word.start, word.end, float(np.exp(word.log_prob))))
         self.phone_steps += 1
@@ -390,6 +395,15 @@ class Synchronizer:
             "%.2f s: kept %d words on the phone path up to %.2f s", begin, good, found[good - 1].end
         )
         return max(found[good - 1].start - 0.1, start + 0.5)
+
+    def _lead(self, phones: PhonePath, start: float) -> int | None:
+        """The last placed word, where the walk goes on from it (not where it moved on past
+        it: over an advert, say) and the path can look for it."""
+        lead = self._cursor - 1
+        placement = self.placed[lead] if lead >= 0 else None
+        if placement is None or not phones.spelled(lead) or placement.start - 0.1 < start - 0.05:
+            return None
+        return lead
 
     def _phone_candidates(self, phones: PhonePath) -> list[int]:
         """The next words of text to look for on the path: as many as the stretch may hold
@@ -418,10 +432,8 @@ class Synchronizer:
             sounding = self._sounding_s(before, word.start) if before is not None else 0.0
             if sounding > tune.phone_max_gap_sound_s:
                 break
-            frames = (word.end - word.start) / 0.02 / max(word.phones, 1)
             unsure.append(
                 word.log_prob < tune.phone_min_log_prob
-                or frames > tune.phone_max_frames_per_phone
                 or self._sounding_s(word.start, word.end) > tune.longest_word_s
             )
             before = word.end
@@ -433,6 +445,10 @@ class Synchronizer:
         while good > 0 and unsure[good - 1]:
             good -= 1
         return good
+
+    def _stretched(self, word: PathWord) -> bool:
+        frames = (word.end - word.start) / 0.02 / max(word.phones, 1)
+        return frames > self._tune.phone_max_frames_per_phone
 
     def _is_last(self, window: EncodedWindow) -> bool:
         return window.end_s >= self._duration - 1e-3
@@ -461,7 +477,8 @@ class Synchronizer:
         if good == 0:
             good = self._late_clear_run(fresh[:inside], [self._words[i] for i in new[:inside]])
             after_skip = after_skip or good > 0
-        if 0 < good < inside:
+        if good < inside and (good > 0 or (prefix and not after_skip)):
+            # (with none kept, the word follows the window's context: the last placed word)
             good += self._keep_last_before_sound(fresh, good, new)
         if good == 0:
             return None, fresh
@@ -556,7 +573,7 @@ class Synchronizer:
         follows the kept words without a gap: the last word before music or an advert,
         stretched over it by the DTW. Keep it, cut to the time its letters take (1 or 0)."""
         word, written = fresh[good], self._words[new[good]]
-        follows = word.start - fresh[good - 1].end < 0.3
+        follows = word.start - (fresh[good - 1].end if good else self._placed_end()) < 0.3
         if not (follows and word.probability >= self._options.min_word_probability):
             return 0
         if not self._implausibly_long(word, written):
@@ -858,10 +875,17 @@ class Synchronizer:
         Returns where the next window starts."""
         gap = text_at - self._cursor
         retry_from = onset - 0.3 - gap * 0.4
+        # A window that took over where the phone path stopped being sure starts at its last
+        # placed word, maybe under the next speaker's voice: the retry may start before it.
+        earliest = (
+            window.start_s - self._tune.phone_context_s
+            if self._after_path
+            else window.start_s + 0.5
+        )
         if (
             gap <= self._tune.small_gap_words
             and self._retried != (self._cursor, text_at)
-            and retry_from > window.start_s + 0.5
+            and retry_from > earliest
         ):
             self._retried = (self._cursor, text_at)
             self._after_skip = True
