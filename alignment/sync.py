@@ -100,8 +100,8 @@ class SyncTunables:
     phone_lead_slack_s: float = 0.3
     #: A word on the path whose phones score below this mean log-probability is unsure.
     phone_min_log_prob: float = -4.0
-    #: A word given more frames per phone than this is stretched: slow speech inside a run,
-    #: or, last in it, laid over the other sound after it (its end is cut).
+    #: A word given more frames per phone than this is unsure: stretched over other sound
+    #: (German speech inserted after "the open sea." took in "open"; 20 let it through).
     phone_max_frames_per_phone: float = 10.0
     #: Sounding time between two words on the path past which the audio holds something the
     #: text lacks (an advert, a missed passage): the path stops before the second.
@@ -381,13 +381,6 @@ class Synchronizer:
             return None
         if before is not None and lead is not None and before.start < found[0].start < before.end:
             self.placed[lead] = replace(before, end=found[0].start)  # the path's boundary
-        last = found[good - 1]
-        if self._stretched(last):
-            # The last word before other sound (music, an advert) is laid over it: its start
-            # holds, its end is cut to the time its letters take.
-            found[good - 1] = replace(
-                last, end=min(last.end, last.start + self._plausible_s(self._words[new[good - 1]]))
-            )
         for word in found[:good]:
             self._commit_one(Placement(word.start, word.end, float(np.exp(word.log_prob))))
         self.phone_steps += 1
@@ -434,6 +427,7 @@ class Synchronizer:
                 break
             unsure.append(
                 word.log_prob < tune.phone_min_log_prob
+                or self._stretched(word)
                 or self._sounding_s(word.start, word.end) > tune.longest_word_s
             )
             before = word.end

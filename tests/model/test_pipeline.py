@@ -10,6 +10,7 @@ from pydub import AudioSegment
 
 from alignment import Aligner, AlignmentOptions
 from alignment.engine import cpu_plan
+from alignment.types import Refinement
 from tests.conftest import Sample, run_tool
 from tests.device import TEST_DEVICE
 
@@ -42,18 +43,29 @@ def test_cpu_plan_uses_every_thread_asked_for() -> None:
     assert cpu_plan(16) == (8, 2)
 
 
+@pytest.mark.parametrize("refine", ["acoustic", "signal"])
 def test_encoding_ahead_gives_the_same_words(
-    aligner: Aligner, short_clean: Sample, episode: Path
+    aligner: Aligner, short_clean: Sample, episode: Path, refine: Refinement
 ) -> None:
+    """With the default refinement the phone model's path places most words and Whisper's
+    windows the rest; with `signal`, Whisper's windows walk the whole episode. Either way
+    more threads (and a second model copy encoding ahead) give the same words."""
     text = HEADER + "\n\n" + short_clean.text + "\n\n" + short_clean.text
-    one = aligner.align(episode, text)
+    one = aligner.align(episode, text, refine=refine)
     ahead = Aligner(AlignmentOptions(model="tiny.en", device=TEST_DEVICE, cpu_threads=4))
     assert ahead.model.workers == (2 if ahead.model.device == "cpu" else 1)
-    other = ahead.align(episode, text)
+    other = ahead.align(episode, text, refine=refine)
     assert other.words == one.words
     assert one.count("aligned") >= 2 * len(short_clean.truth) - 2
     stages = {s.stage: s for s in one.stages}
     assert list(stages)[:2] == ["decode", "vad"]
-    assert {"encode", "align", "transcribe", "refine", "acoustic"} <= set(stages)
-    assert stages["encode"].calls >= 3 and stages["align"].calls >= stages["encode"].calls
+    assert {"encode", "align", "transcribe", "refine"} <= set(stages)
+    if refine == "acoustic":
+        # The header and the foreign speech go to Whisper's windows, the rest to the path.
+        assert {"phones", "path", "acoustic"} <= set(stages)
+        assert stages["path"].calls >= 2 and stages["encode"].calls >= 1
+    else:
+        assert not {"phones", "path", "acoustic"} & set(stages)
+        assert stages["encode"].calls >= 3
+    assert stages["align"].calls >= stages["encode"].calls
     assert all(s.seconds >= 0.0 for s in one.stages)
