@@ -88,13 +88,8 @@ class SyncTunables:
     #: and how near that stretch's end its words are left to the next step.
     phone_span_s: float = 20.0
     phone_edge_guard_s: float = 2.0
-    #: Fewer sure words than this on the path: Whisper's window takes the step instead;
-    #: where it retries a few words before a match, it may start up to `phone_context_s`
-    #: before that window (started earlier itself, the window lost a crosstalk turn on
-    #: another recording, and 5 s earlier made Whisper copy a refrain given as context
-    #: into a verse the audio lacks).
+    #: Fewer sure words than this on the path: Whisper's window takes the step instead.
     phone_min_words: int = 4
-    phone_context_s: float = 2.0
     #: The path starts with the last placed word again; where it puts it further than this
     #: from where it was placed, the path is off track and Whisper's window takes the step.
     phone_lead_slack_s: float = 0.3
@@ -283,8 +278,10 @@ class Synchronizer:
         self._phones = phones
         #: Steps the phone model's path took (Whisper's windows took the others).
         self.phone_steps = 0
-        self._path_led = False  # the last step was the path's
-        self._after_path = False  # this window takes over right where the path stopped
+        #: (cursor, start) of the path's last step, while the steps since were the path's.
+        self._path_step: tuple[int, float] | None = None
+        #: Whisper's windows take every step until the cursor gets here (after a handover).
+        self._windows_until = 0
         self._levels = levels
         loud = levels > speech_threshold_db(levels) if len(levels) else levels > 0
         self._loud_frames = np.concatenate(([0], np.cumsum(loud, dtype=np.int64)))
@@ -330,12 +327,19 @@ class Synchronizer:
 
     def _step(self, start: float) -> float:
         """Align one window starting at `start`; return where the next window starts."""
-        if self._phones is not None and not self._after_skip:
+        if (
+            self._phones is not None
+            and not self._after_skip
+            and self._cursor >= self._windows_until
+        ):
+            step = (self._cursor, start)
             ahead = self._phone_step(self._phones, start)
             if ahead is not None:
-                self._path_led = True
+                self._path_step = step
                 return ahead
-        self._after_path, self._path_led = self._path_led, False
+            if self._path_step is not None:
+                start = self._hand_over(self._path_step)
+        self._path_step = None
         window = self._windows.get(start)
         kept, fresh = self._align_kept(window, start)
         if kept is not None:
@@ -388,6 +392,25 @@ class Synchronizer:
             "%.2f s: kept %d words on the phone path up to %.2f s", begin, good, found[good - 1].end
         )
         return max(found[good - 1].start - 0.1, start + 0.5)
+
+    def _hand_over(self, path_step: tuple[int, float]) -> float:
+        """Where the path stops being sure right after a step it took, Whisper's windows
+        take over from the start of that step: the words it placed are placed again (the
+        path may have gone wrong shortly before it noticed: crosstalk, a word repeated four
+        times in a row), and Whisper's walk goes on until past where the path stopped.
+        Returns where the window starts."""
+        cursor, start = path_step
+        self._windows_until = self._cursor + 1
+        logger.debug(
+            "handing words %d-%d over to Whisper's windows from %.2f s",
+            cursor,
+            self._cursor - 1,
+            start,
+        )
+        for index in range(cursor, self._cursor):
+            self.placed[index] = None
+        self._cursor = cursor
+        return start
 
     def _lead(self, phones: PhonePath, start: float) -> int | None:
         """The last placed word, where the walk goes on from it (not where it moved on past
@@ -869,17 +892,10 @@ class Synchronizer:
         Returns where the next window starts."""
         gap = text_at - self._cursor
         retry_from = onset - 0.3 - gap * 0.4
-        # A window that took over where the phone path stopped being sure starts at its last
-        # placed word, maybe under the next speaker's voice: the retry may start before it.
-        earliest = (
-            window.start_s - self._tune.phone_context_s
-            if self._after_path
-            else window.start_s + 0.5
-        )
         if (
             gap <= self._tune.small_gap_words
             and self._retried != (self._cursor, text_at)
-            and retry_from > earliest
+            and retry_from > window.start_s + 0.5
         ):
             self._retried = (self._cursor, text_at)
             self._after_skip = True
