@@ -789,7 +789,11 @@ def test_a_new_worker_process_leaves_live_workers_jobs_alone(
     second: subprocess.Popen[bytes] | None = None
     try:
         with api.client() as client:
-            job = client.post("/v1/alignments", files=_files(*longer_episode)).json()
+            # Whisper's walk over every word (refine=signal: no phone path) is the slow way
+            # through the episode: the job must outlast the second worker's start-up.
+            job = client.post(
+                "/v1/alignments", files=_files(*longer_episode), data={"refine": "signal"}
+            ).json()
             _until(lambda: _running(client, job["id"]), "the first worker runs the job")
             second = _worker_process(api, tmp_path / "second.log")
             _until(

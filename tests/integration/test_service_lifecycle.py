@@ -18,6 +18,7 @@ from typing import ClassVar
 import pytest
 
 from tests.conftest import SAMPLES, run_tool
+from tests.integration.conftest import LONG_EPISODE_LOOPS
 from tests.postgres import postgres
 from tests.service import Server, free_port, wait_for
 
@@ -46,7 +47,7 @@ def test_a_killed_server_finishes_its_jobs_after_a_restart(
             first = wait_for(client, running["id"])
             second = wait_for(client, queued["id"])
         assert first["status"] == "succeeded" and first["attempts"] == 2
-        assert first["words"]["aligned"] == 87 * 7
+        assert first["words"]["aligned"] == 87 * LONG_EPISODE_LOOPS
         assert second["status"] == "succeeded" and second["attempts"] == 1
     finally:
         server.stop()
