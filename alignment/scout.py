@@ -96,7 +96,7 @@ class RecordingFrames:
         scores = self.scorer.emissions(self._samples[a * hop : b * hop])
         rows = scores[first - a : first - a + (stop - first)]
         if len(rows) < stop - first:  # the model's last frame may fall short: repeat it
-            pad = np.repeat(rows[-1:], stop - first - len(rows), axis=0)
+            pad = np.repeat(scores[-1:], stop - first - len(rows), axis=0)
             rows = np.concatenate([rows, pad])
         self._on_block(time.perf_counter() - started)
         return np.ascontiguousarray(rows, dtype=np.float32)
@@ -132,7 +132,11 @@ class PhoneScout:
         started = time.perf_counter()
         frame = self._frames.frame_s
         first = max(0, round((start_s - self._shift) / frame))
-        emissions = self._frames.frames(first, round((end_s - self._shift) / frame))
+        # The walk's stretch ends at the recording's end at most; in audio time that is
+        # `shift_s` earlier, but the path may use the frames up to the end.
+        reaches_end = end_s >= self._frames.count * frame - 1e-6
+        stop = self._frames.count if reaches_end else round((end_s - self._shift) / frame)
+        emissions = self._frames.frames(first, stop)
         spans = align_prefix(emissions, [self._labels[i] for i in words], blank=0)
         opts, offset = self._options, first * frame + self._shift
         out = [
@@ -141,6 +145,7 @@ class PhoneScout:
                 offset + (phones[-1].last + 1) * frame + opts.end_offset_s,
                 float(np.mean([p.score for p in phones])),
                 len(phones),
+                phones[-1].last + 1 - phones[0].first,
             )
             for phones in spans
         ]

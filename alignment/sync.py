@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -126,12 +126,13 @@ class WindowModel(Protocol):
 @dataclass(frozen=True)
 class PathWord:
     """One word on an acoustic model's path: its times (seconds), its phones' mean
-    log-probability, and how many phones it has."""
+    log-probability, how many phones it has and how many frames they span on the path."""
 
     start: float
     end: float
     log_prob: float
     phones: int
+    frames: int
 
 
 class PhonePath(Protocol):
@@ -278,8 +279,8 @@ class Synchronizer:
         self._phones = phones
         #: Steps the phone model's path took (Whisper's windows took the others).
         self.phone_steps = 0
-        #: (cursor, start) of the path's last step, while the steps since were the path's.
-        self._path_step: tuple[int, float] | None = None
+        #: The path's last step, while the steps since were the path's.
+        self._path_step: _PathStep | None = None
         #: Whisper's windows take every step until the cursor gets here (after a handover).
         self._windows_until = 0
         self._levels = levels
@@ -332,12 +333,12 @@ class Synchronizer:
             and not self._after_skip
             and self._cursor >= self._windows_until
         ):
-            step = (self._cursor, start)
+            step = _PathStep(self._cursor, start, self._last_placement())
             ahead = self._phone_step(self._phones, start)
-            if ahead is not None:
+            if isinstance(ahead, float):
                 self._path_step = step
                 return ahead
-            if self._path_step is not None:
+            if ahead == "unsure" and self._path_step is not None:
                 start = self._hand_over(self._path_step)
         self._path_step = None
         window = self._windows.get(start)
@@ -346,11 +347,12 @@ class Synchronizer:
             return kept
         return self._resync(window, fresh, self._limit(window), self._is_last(window))
 
-    def _phone_step(self, phones: PhonePath, start: float) -> float | None:
+    def _phone_step(self, phones: PhonePath, start: float) -> float | Literal["unsure", "none"]:
         """Place the next words on the phone model's path and keep those that look right;
-        where the next window starts, or None (Whisper's window takes this step). The path
-        starts with the last placed word again, as context: started at its end, it cut the
-        next word's first sound wherever that end came late."""
+        where the next window starts, or why Whisper's window takes this step: the path was
+        not sure ("unsure"), or there was nothing for it to look for ("none": the next words
+        cannot be spelled). The path starts with the last placed word again, as context:
+        started at its end, it cut the next word's first sound wherever that end came late."""
         tune = self._tune
         lead = self._lead(phones, start)
         before = self.placed[lead] if lead is not None else None
@@ -359,13 +361,15 @@ class Synchronizer:
         new = self._phone_candidates(phones)
         last_words = self._cursor + len(new) == len(self.placed)
         if len(new) < tune.phone_min_words and not (new and last_words):
-            return None
+            return "none"
         found = phones.place(begin, end, [lead, *new] if lead is not None else new)
         after: float | None = begin if self._placed_end() > 0 else None
         if before is not None:
             if not found or abs(found[0].start - before.start) > tune.phone_lead_slack_s:
-                return None  # the path lost the word it starts from: it is not on track
+                return "unsure"  # the path lost the word it starts from: it is not on track
             after, found = found[0].end, found[1:]
+            if found and found[0].start < before.start + tune.shortest_word_s:
+                return "unsure"  # the next word would start before the one it follows
         guarded = _count_before(found, end - tune.phone_edge_guard_s)
         good = self._sure_on_path(found[:guarded], after)
         if end >= self._duration - 1e-3:
@@ -382,7 +386,7 @@ class Synchronizer:
                 good,
                 " ".join(self._words[i] for i in new[good : good + 4]),
             )
-            return None
+            return "unsure"
         if before is not None and lead is not None and before.start < found[0].start < before.end:
             self.placed[lead] = replace(before, end=found[0].start)  # the path's boundary
         for word in found[:good]:
@@ -393,13 +397,16 @@ class Synchronizer:
         )
         return max(found[good - 1].start - 0.1, start + 0.5)
 
-    def _hand_over(self, path_step: tuple[int, float]) -> float:
+    def _last_placement(self) -> Placement | None:
+        return self.placed[self._cursor - 1] if self._cursor > 0 else None
+
+    def _hand_over(self, path_step: _PathStep) -> float:
         """Where the path stops being sure right after a step it took, Whisper's windows
         take over from the start of that step: the words it placed are placed again (the
         path may have gone wrong shortly before it noticed: crosstalk, a word repeated four
         times in a row), and Whisper's walk goes on until past where the path stopped.
         Returns where the window starts."""
-        cursor, start = path_step
+        cursor, start = path_step.cursor, path_step.start
         self._windows_until = self._cursor + 1
         logger.debug(
             "handing words %d-%d over to Whisper's windows from %.2f s",
@@ -409,6 +416,8 @@ class Synchronizer:
         )
         for index in range(cursor, self._cursor):
             self.placed[index] = None
+        if cursor > 0:  # the step may have cut the end of the word it started from
+            self.placed[cursor - 1] = path_step.lead
         self._cursor = cursor
         return start
 
@@ -464,8 +473,7 @@ class Synchronizer:
         return good
 
     def _stretched(self, word: PathWord) -> bool:
-        frames = (word.end - word.start) / 0.02 / max(word.phones, 1)
-        return frames > self._tune.phone_max_frames_per_phone
+        return word.frames > self._tune.phone_max_frames_per_phone * max(word.phones, 1)
 
     def _is_last(self, window: EncodedWindow) -> bool:
         return window.end_s >= self._duration - 1e-3
@@ -1011,6 +1019,16 @@ class Synchronizer:
         if len(loud) == 0:
             return self._duration
         return max(at_s, (first + int(loud[0])) * LEVEL_FRAME_S - 0.2)
+
+
+@dataclass(frozen=True)
+class _PathStep:
+    """Where a step of the phone path started: the cursor, the walk's time, and the word
+    before it as it was placed then (the step may cut its end)."""
+
+    cursor: int
+    start: float
+    lead: Placement | None
 
 
 def _count_before(words: list[TimedToken] | list[PathWord], limit: float) -> int:

@@ -163,20 +163,27 @@ class ScriptedPhones:
         first_at = heard[pairs[0][1]].start
         room = max(first_at - start_s, 0.0) / max(pairs[0][0], 1)
         out = [
-            PathWord(start_s + k * room, start_s + (k + 1) * room, UNSURE_LOG_PROB, 3)
+            PathWord(
+                start_s + k * room, start_s + (k + 1) * room, UNSURE_LOG_PROB, 3, _frames(room)
+            )
             for k in range(pairs[0][0])
         ]
         for (given, spoken), following in zip(pairs, [*pairs[1:], None], strict=True):
             h = heard[spoken]
-            out.append(PathWord(h.start, h.end, SURE_LOG_PROB, 3))
+            out.append(PathWord(h.start, h.end, SURE_LOG_PROB, 3, _frames(h.end - h.start)))
             if following is None:
                 break
             missing = following[0] - given - 1
             room = max(heard[following[1]].start - h.end, 0.0) / max(missing, 1)
             for k in range(missing):
                 at = h.end + k * room
-                out.append(PathWord(at, at + room, UNSURE_LOG_PROB, 3))
+                out.append(PathWord(at, at + room, UNSURE_LOG_PROB, 3, _frames(room)))
         return out
+
+
+def _frames(seconds: float) -> int:
+    """Frames of 20 ms a stretch spans on a path (at least one)."""
+    return max(1, round(seconds / 0.02))
 
 
 def _common_order(given: list[int], heard: list[int]) -> list[tuple[int, int]]:

@@ -4,7 +4,9 @@ timelines (a scripted path and a scripted window model)."""
 
 from __future__ import annotations
 
+import itertools
 import threading
+from dataclasses import replace
 
 import numpy as np
 
@@ -12,6 +14,7 @@ from alignment.acoustic import AcousticOptions
 from alignment.audio import SAMPLE_RATE, Samples
 from alignment.ctc import Emissions, align_prefix, force_align
 from alignment.scout import BLOCK_S, PhoneScout, RecordingFrames
+from alignment.sync import PathWord
 from tests.scripted import ScriptedPhones, Timeline, synchronize
 from tests.unit.test_acoustic_words import _planted
 from tests.unit.test_sync import check_spoken, coverage, sentences
@@ -150,3 +153,79 @@ def test_sound_the_text_lacks_stops_the_path_before_it() -> None:
     assert coverage(placed, list(truth)) == 1.0
     assert not any(p and jingle_end - 4.0 < p.start < jingle_end for p in placed)
     assert model.encoded >= 1
+
+
+class _Nudged(ScriptedPhones):
+    """The scripted path, with its answers moved by `shift_s` on the given steps (the path
+    and the placements before it disagree by that much)."""
+
+    def __init__(self, timeline: Timeline, words: list[str], steps: set[int], shift_s: float):
+        super().__init__(timeline, words)
+        self._nudged, self._shift = steps, shift_s
+
+    def place(self, start_s: float, end_s: float, words: list[int]) -> list[PathWord]:
+        found = super().place(start_s, end_s, words)
+        if self.steps not in self._nudged:
+            return found
+        return [replace(w, start=w.start + self._shift, end=w.end + self._shift) for w in found]
+
+
+def _read(timeline: Timeline, count: int, word_s: float = 0.3) -> str:
+    body = sentences(count)
+    t = 0.5
+    for sentence in body:
+        t = timeline.say(sentence, t, word_s=word_s) + 0.5
+    return " ".join(body)
+
+
+def test_words_stay_in_order_where_the_path_finds_the_last_word_early() -> None:
+    # Short words: the path's second step puts everything 0.25 s early, the next word
+    # before the start of the word it follows.
+    timeline = Timeline(duration_s=90.0)
+    text = _read(timeline, 14, word_s=0.15)
+    phones = _Nudged(timeline, text.split(), steps={2}, shift_s=-0.25)
+    placed, _ = synchronize(timeline, text, phones=phones)
+    starts = [p.start for p in placed if p is not None]
+    assert all(a < b for a, b in itertools.pairwise(starts)), "a word starts before the last"
+    truth = check_spoken(timeline, text, placed)
+    assert coverage(placed, list(truth)) == 1.0
+
+
+def test_a_hand_over_gives_back_the_word_the_undone_step_cut() -> None:
+    # Step 2 finds everything 0.1 s early: the word it starts from is cut where the next
+    # begins. Then the text has two words the audio lacks: the path is unsure, Whisper's
+    # windows redo step 2, and the word before it must be as step 1 placed it.
+    timeline = Timeline(duration_s=120.0)
+    body = sentences(16)
+    said = " ".join(body).split()
+    t = 0.5
+    for k, word in enumerate(said):
+        t = timeline.say(word, t) + (0.5 if k % 8 == 7 else 0.05)
+    words = [*said[:88], "purple", "elephant", *said[88:]]
+    phones = _Nudged(timeline, words, steps={2}, shift_s=-0.1)
+    placed, _ = synchronize(timeline, " ".join(words), phones=phones)
+    # Every word placed where it was said: none left from the undone step, none cut by it.
+    spoken = iter(sorted(timeline.spoken, key=lambda w: w.start))
+    for word, placement in zip(words, placed, strict=True):
+        if word in ("purple", "elephant"):
+            continue  # (two words of text: Whisper's walk may keep them squeezed in)
+        said_at = next(spoken)
+        assert placement is not None
+        assert abs(placement.start - said_at.start) < 0.01, (word, placement, said_at)
+        assert abs(placement.end - said_at.end) < 0.01, (word, placement, said_at)
+
+
+def test_a_word_the_path_cannot_spell_does_not_undo_its_last_step() -> None:
+    timeline = Timeline(duration_s=120.0)
+    words = _read(timeline, 20).split()
+    words[100] = "42"  # said as written here, but the path has nothing to look for
+    timeline.spoken = [
+        replace(w, text="42") if k == 100 else w
+        for k, w in enumerate(sorted(timeline.spoken, key=lambda w: w.start))
+    ]
+    phones = ScriptedPhones(timeline, words)
+    placed, model = synchronize(timeline, " ".join(words), phones=phones)
+    # The words before it keep the path's placements (its sure words score exp(-0.5)).
+    path_probability = float(np.exp(-0.5))
+    assert all(p is not None and abs(p.probability - path_probability) < 1e-6 for p in placed[:90])
+    assert model.encoded >= 1  # Whisper's window took the word the path cannot look for
