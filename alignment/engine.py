@@ -263,9 +263,12 @@ class Aligner:
         pass scores each chunk on its own, as before the path (that costlier setting is for
         precision, not speed: on `real_mfa_acoustic_corpus`, where the path handed over to
         Whisper's window in the middle of "words words words words", the window placed the
-        fourth a second late; Whisper's walk alone placed it right)."""
+        fourth a second late; Whisper's walk alone placed it right). On a GPU, too: there
+        Whisper's windows are encoded in batches and cost little, while the phone model runs
+        on the CPU; the walk stays as measured for the GPU path (issue 16)."""
         language, how = language_and_refine
-        if language not in ACOUSTIC_LANGUAGES or how != "acoustic":
+        on_gpu = self.model.device == "cuda"
+        if language not in ACOUSTIC_LANGUAGES or how != "acoustic" or on_gpu:
             return nullcontext()
         threads, workers = cpu_plan(self.options.cpu_threads)
         return RecordingFrames(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pydub import AudioSegment
 
@@ -69,3 +70,23 @@ def test_encoding_ahead_gives_the_same_words(
         assert stages["encode"].calls >= 3
     assert stages["align"].calls >= stages["encode"].calls
     assert all(s.seconds >= 0.0 for s in one.stages)
+
+
+def test_the_phone_path_walks_on_the_cpu_only(
+    aligner: Aligner, short_clean: Sample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a GPU Whisper's batched windows are cheap and the phone model would run on the
+    CPU: the walk there is Whisper's, as measured for the GPU path."""
+    from dataclasses import replace
+
+    from alignment.stages import StageClock
+
+    samples = np.zeros(16_000, dtype=np.float32)
+    with aligner._recording_frames(samples, ("en", "acoustic"), StageClock()) as frames:
+        assert (frames is not None) == (aligner.model.device == "cpu")
+    on_a_gpu = replace(aligner.model, device="cuda")
+    monkeypatch.setattr(aligner, "_model", on_a_gpu)
+    with aligner._recording_frames(samples, ("en", "acoustic"), StageClock()) as frames:
+        assert frames is None
+    with aligner._recording_frames(samples, ("es", "acoustic"), StageClock()) as frames:
+        assert frames is None
