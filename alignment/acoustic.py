@@ -588,11 +588,18 @@ class AcousticRefiner:
         return moved
 
     def _word_span(self, offset_s: float, phones: list[LabelSpan]) -> tuple[Span, float]:
-        """The word's (start, end) on the path, and its phones' mean log-probability."""
-        opts, frame = self.options, self.scorer.frame_s
-        start = offset_s + phones[0].first * frame + opts.start_offset_s
-        end = offset_s + (phones[-1].last + 1) * frame + opts.end_offset_s
-        return (start, end), float(np.mean([p.score for p in phones]))
+        return word_span(phones, offset_s, self.scorer.frame_s, self.options)
+
+
+def word_span(
+    phones: Sequence[LabelSpan], offset_s: float, frame_s: float, opts: AcousticOptions
+) -> tuple[Span, float]:
+    """A word's (start, end) on a path whose frames start at `offset_s`, from its phones'
+    spans (the model's spikes come late and stop early: `start_offset_s`, `end_offset_s`),
+    and its phones' mean log-probability."""
+    start = offset_s + phones[0].first * frame_s + opts.start_offset_s
+    end = offset_s + (phones[-1].last + 1) * frame_s + opts.end_offset_s
+    return (start, end), float(np.mean([p.score for p in phones]))
 
 
 def _second_spans(

@@ -29,10 +29,7 @@ def force_align(emissions: Emissions, labels: list[int], blank: int) -> list[Lab
     needed = len(labels) + sum(1 for a, b in itertools.pairwise(labels) if a == b)
     if not labels or frames < needed:
         return None
-    states = np.full(2 * len(labels) + 1, blank, dtype=np.int64)
-    states[1::2] = labels
-    skip = np.zeros(len(states), dtype=bool)
-    skip[3::2] = states[3::2] != states[1:-2:2]
+    states, skip = _topology(labels, blank)
     scores, final = _forward(emissions, states, skip)
     state = len(states) - 1 if final[-1] >= final[-2] else len(states) - 2
     return _spans(_backtrace(scores, skip, state), emissions, states, len(labels))
@@ -42,13 +39,9 @@ def align_prefix(emissions: Emissions, words: list[list[int]], blank: int) -> li
     """Viterbi over the CTC topology of the words' labels, where the path may end after any
     whole word (the audio may stop before the text does): the spans of each word's labels
     for the words the best such path reaches (empty: the frames are too few for one word)."""
-    labels = [label for word in words for label in word]
-    states = np.full(2 * len(labels) + 1, blank, dtype=np.int64)
-    states[1::2] = labels
-    skip = np.zeros(len(states), dtype=bool)
-    skip[3::2] = states[3::2] != states[1:-2:2]
     if not words or emissions.shape[0] < 2:
         return []
+    states, skip = _topology([label for word in words for label in word], blank)
     scores, final = _forward(emissions, states, skip)
     # A path may end on a word's last label or on the blank after it.
     ends = 2 * np.cumsum([len(word) for word in words])
@@ -65,6 +58,16 @@ def align_prefix(emissions: Emissions, words: list[list[int]], blank: int) -> li
         out.append(spans[: len(word)])
         spans = spans[len(word) :]
     return out
+
+
+def _topology(labels: list[int], blank: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The CTC states (blank, l1, blank, l2, ..., blank) and where a path may move over a
+    blank (between two different labels)."""
+    states = np.full(2 * len(labels) + 1, blank, dtype=np.int64)
+    states[1::2] = labels
+    skip = np.zeros(len(states), dtype=bool)
+    skip[3::2] = states[3::2] != states[1:-2:2]
+    return states, skip
 
 
 def _forward(

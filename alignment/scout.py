@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from alignment.acoustic import AcousticOptions, PhoneScorer
+from alignment.acoustic import AcousticOptions, PhoneScorer, word_span
 from alignment.audio import SAMPLE_RATE, Samples
 from alignment.ctc import Emissions, align_prefix
 from alignment.sync import PathWord
@@ -137,18 +137,12 @@ class PhoneScout:
         reaches_end = end_s >= self._frames.count * frame - 1e-6
         stop = self._frames.count if reaches_end else round((end_s - self._shift) / frame)
         emissions = self._frames.frames(first, stop)
-        spans = align_prefix(emissions, [self._labels[i] for i in words], blank=0)
-        opts, offset = self._options, first * frame + self._shift
-        out = [
-            PathWord(
-                offset + phones[0].first * frame + opts.start_offset_s,
-                offset + (phones[-1].last + 1) * frame + opts.end_offset_s,
-                float(np.mean([p.score for p in phones])),
-                len(phones),
-                phones[-1].last + 1 - phones[0].first,
-            )
-            for phones in spans
-        ]
+        offset = first * frame + self._shift
+        out: list[PathWord] = []
+        for phones in align_prefix(emissions, [self._labels[i] for i in words], blank=0):
+            (start, end), log_prob = word_span(phones, offset, frame, self._options)
+            frames = phones[-1].last + 1 - phones[0].first
+            out.append(PathWord(start, end, log_prob, len(phones), frames))
         if self._on_path is not None:
             self._on_path(time.perf_counter() - started)
         return out

@@ -105,13 +105,17 @@ def test_the_scout_gives_the_walks_times_both_ways() -> None:
     assert word.phones == 1 and word.log_prob > -0.1
 
 
+def _read(timeline: Timeline, count: int, word_s: float = 0.3) -> str:
+    body = sentences(count)
+    t = 0.5
+    for sentence in body:
+        t = timeline.say(sentence, t, word_s=word_s) + 0.5
+    return " ".join(body)
+
+
 def test_a_clean_read_needs_no_window_at_all() -> None:
     timeline = Timeline(duration_s=120.0)
-    t = 1.0
-    body = sentences(20)
-    for sentence in body:
-        t = timeline.say(sentence, t) + 0.6
-    text = " ".join(body)
+    text = _read(timeline, 20)
     phones = ScriptedPhones(timeline, text.split())
     placed, model = synchronize(timeline, text, phones=phones)
     truth = check_spoken(timeline, text, placed)
@@ -168,14 +172,6 @@ class _Nudged(ScriptedPhones):
         if self.steps not in self._nudged:
             return found
         return [replace(w, start=w.start + self._shift, end=w.end + self._shift) for w in found]
-
-
-def _read(timeline: Timeline, count: int, word_s: float = 0.3) -> str:
-    body = sentences(count)
-    t = 0.5
-    for sentence in body:
-        t = timeline.say(sentence, t, word_s=word_s) + 0.5
-    return " ".join(body)
 
 
 def test_words_stay_in_order_where_the_path_finds_the_last_word_early() -> None:
