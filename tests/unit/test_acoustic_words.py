@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alignment.acoustic import (
     AcousticOptions,
@@ -127,6 +130,51 @@ def test_a_voiced_gap_goes_to_the_word_before_a_closure_or_a_pause_does_not() ->
     ]
     closed = close_voiced_gaps(words, [(1.3, 1.5)], AcousticOptions())
     assert [span for span, _ in closed] == [(0.0, 0.7), (0.7, 0.9), (0.95, 1.2), (1.6, 1.8)]
+
+
+_times = st.floats(0.0, 10.0, allow_nan=False).map(lambda t: round(t, 2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(_times, _times), max_size=12),
+    st.lists(st.tuples(_times, _times), max_size=12),
+)
+def test_a_gap_is_closed_unless_some_pause_in_any_order_reaches_into_it(
+    edges: list[tuple[float, float]], pauses: list[tuple[float, float]]
+) -> None:
+    opts = AcousticOptions()
+    ordered = sorted(t for pair in edges for t in pair)
+    words: list[tuple[tuple[float, float] | None, Refinement]] = [
+        ((a, b), "acoustic") for a, b in zip(ordered[::2], ordered[1::2], strict=True)
+    ]
+    spans = [(min(a, b), max(a, b)) for a, b in pauses]  # overlapping, in no order
+    closed = close_voiced_gaps(words, spans, opts)
+    for k in range(len(words) - 1):
+        (span, _), (following, _) = words[k], words[k + 1]
+        assert span is not None and following is not None
+        gap = following[0] - span[1]
+        quiet = any(a < following[0] and span[1] < b for a, b in spans)
+        closes = opts.min_closed_gap_s < gap <= opts.close_gap_s and not quiet
+        assert closed[k][0] == ((span[0], following[0]) if closes else span)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 8), st.integers(0, 40), st.randoms(use_true_random=False))
+def test_each_label_gets_one_run_of_frames_and_its_mean_score_there(
+    count: int, spare: int, rnd: random.Random
+) -> None:
+    frames, classes = 2 * count + 1 + spare, 5
+    rng = np.random.default_rng(rnd.randrange(1 << 30))
+    emissions = np.log(rng.dirichlet(np.ones(classes), size=frames)).astype(np.float32)
+    labels = [int(x) for x in rng.integers(1, classes, size=count)]
+    spans = force_align(emissions, labels, blank=0)
+    assert spans is not None and len(spans) == count
+    for k, (span, label) in enumerate(zip(spans, labels, strict=True)):
+        assert span.first <= span.last
+        if k:
+            assert spans[k - 1].last < span.first
+        assert span.score == float(np.mean(emissions[span.first : span.last + 1, label]))
 
 
 class _Scripted:
