@@ -293,7 +293,10 @@ class BlockVad:
     #: Blocks copied and waiting for the voice-activity thread, at most; past that, decoding
     #: does not wait: the later blocks are read from the decoded file at `finish` (so a 3 h
     #: file does not pile up copies of itself when decoding outruns the voice activity).
-    max_waiting_blocks = 2
+    #: 16 blocks are 61 MB: enough to keep a second core on voice activity for as long as a
+    #: 45-minute mp3 decodes (2.4 s, with voice activity 400x real time); with 2 it stopped
+    #: after 0.3 s, and the long-form case took 1.5 s longer (bench/RESULTS.md).
+    max_waiting_blocks = 16
 
     def __init__(self, pool: Executor, timed: Callable[[float], None] = lambda _s: None) -> None:
         self._pool = pool

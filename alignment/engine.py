@@ -61,13 +61,22 @@ AudioSource = str | Path | BinaryIO
 
 def cpu_plan(cpu_threads: int) -> tuple[int, int]:
     """(threads per model copy, model copies) for `cpu_threads` threads in all (0: every
-    core, up to 16). With 4 threads or more, a second copy encodes the next grid window
-    while the walk aligns this one (the encoder's own threads scale poorly past a few). On
-    2 cores one copy with both threads is faster (measured, bench/RESULTS.md): encoding
-    ahead wastes the windows a stop makes useless, and no core is spare to pay for them."""
-    total = cpu_threads or min(os.cpu_count() or 1, 16)
-    workers = 2 if total >= 4 else 1
-    return max(1, total // workers), workers
+    core, up to 16): one copy with every thread. A second copy encoding the next grid window
+    while the walk aligns this one was slower everywhere it was measured (bench/RESULTS.md):
+    on 2 cores (no core is spare to pay for the windows a stop makes useless) and on 16
+    (10.1 s against 12.7 s on 15 minutes with the phone path, 11.9 against 13.6 s with
+    Whisper's walk alone), because the path and a stop leave most windows encoded ahead
+    unused, while one copy's 16 threads encode a window about as fast."""
+    return max(1, cpu_threads or min(os.cpu_count() or 1, 16)), 1
+
+
+def vad_threads(cpu_threads: int) -> int:
+    """Threads for voice activity, one block of audio each: half of the threads (one on 2
+    cores, beside decoding). On a GPU host it is the longest stage: with 16 cores and an H200,
+    15 minutes took 2.5 s with 8 threads, 2.9 s with 4 and 2.9-3.4 s with one; on the CPU
+    alone it made no difference (bench/RESULTS.md)."""
+    threads, copies = cpu_plan(cpu_threads)
+    return max(1, threads * copies // 2)
 
 
 #: glibc's mallopt parameter for the most heap arenas (malloc.h: M_ARENA_MAX).
@@ -171,7 +180,9 @@ class Aligner:
         progress("decode", 0.0)
         # Voice activity (for the refinement) runs in a background thread on each block of
         # audio as soon as it is decoded, then beside the first windows' alignment.
-        with ThreadPoolExecutor(1, thread_name_prefix="vad") as background:
+        with ThreadPoolExecutor(
+            vad_threads(self.options.cpu_threads), thread_name_prefix="vad"
+        ) as background:
             vad = self._block_vad(background, how, stages)
             with stages.stage("decode"):
                 samples = self._decode(audio, vad)

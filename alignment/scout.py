@@ -50,7 +50,9 @@ class RecordingFrames:
         self._lock = threading.Lock()
         self._on_block = on_block
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="phones")
-        self._ahead = 2 * max(1, workers)
+        # Four blocks a worker: while Whisper's windows run at a hand-over the workers keep
+        # scoring (with two, they idled; 0.5 s of the long-form case, bench/RESULTS.md).
+        self._ahead = 4 * max(1, workers)
 
     def close(self) -> None:
         """Stop scoring ahead (blocks under way finish)."""
