@@ -29,13 +29,13 @@ from alignment.audio import (
     load_audio,
 )
 from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLanguageError
-from alignment.forced import WindowAligner
+from alignment.forced import EncodedWindow, WindowAligner
 from alignment.lexicon import Lexicon
 from alignment.refine import RefineOptions, find_pauses, model_lag_s, refine
 from alignment.scout import PhoneScout, RecordingFrames
 from alignment.sphinx import SphinxAligner
-from alignment.stages import StageClock, TimedWindowModel, profile_line
-from alignment.sync import Placement, Synchronizer, SyncOptions
+from alignment.stages import SeededWindowModel, StageClock, TimedWindowModel, profile_line
+from alignment.sync import Placement, Synchronizer, SyncOptions, WindowModel
 from alignment.text import TextToken, decode_transcript, spoken_form, tokenize
 from alignment.types import (
     ACOUSTIC_REFINEMENTS,
@@ -198,12 +198,18 @@ class Aligner:
             timings["load_model_s"] = time.perf_counter() - clock
             signal = _Signal(levels, samples, vad.finish(samples) if vad is not None else None)
             clock = time.perf_counter()
-            aligner, lang = self._window_aligner(
-                model, samples, levels, language or self.options.language
+            aligner, lang, detected = self._window_aligner(
+                model, signal, language or self.options.language, stages
             )
             with self._recording_frames(samples, (lang, how), stages) as frames:
                 signal = replace(signal, frames=frames)
-                placements = self._sync(aligner, signal, tokens, stages, progress)
+                placements = self._sync(
+                    SeededWindowModel(TimedWindowModel(aligner, stages), detected),
+                    signal,
+                    tokens,
+                    stages,
+                    progress,
+                )
                 timings["align_s"] = time.perf_counter() - clock
 
                 clock = time.perf_counter()
@@ -239,7 +245,7 @@ class Aligner:
 
     def _sync(
         self,
-        aligner: WindowAligner,
+        aligner: WindowModel,
         signal: _Signal,
         tokens: list[TextToken],
         stages: StageClock,
@@ -248,7 +254,7 @@ class Aligner:
         speech = [spoken_form(t.text) for t in tokens if t.kind == "speech"]
         frames = signal.frames
         sync = Synchronizer(
-            TimedWindowModel(aligner, stages),
+            aligner,
             signal.samples,
             signal.levels,
             speech,
@@ -329,8 +335,10 @@ class Aligner:
         return 0.03 if self.model.multilingual else 0.1
 
     def _window_aligner(
-        self, model: LoadedModel, samples: Samples, levels: Levels, language: str | None
-    ) -> tuple[WindowAligner, str]:
+        self, model: LoadedModel, signal: _Signal, language: str | None, stages: StageClock
+    ) -> tuple[WindowAligner, str, list[EncodedWindow]]:
+        """The window model for the language (detected when not given), and the windows
+        encoded to detect it, for the walk to use rather than encode again."""
         hf_tokenizer = model.whisper.hf_tokenizer
         if not model.multilingual:
             if language not in (None, "en"):
@@ -338,15 +346,22 @@ class Aligner:
                     f"The model {model.name!r} only knows English; for {language!r} use a "
                     "multilingual model such as base, small or large-v3."
                 )
-            return WindowAligner(model, Tokenizer(hf_tokenizer, False, "transcribe", "en")), "en"
+            return (
+                WindowAligner(model, Tokenizer(hf_tokenizer, False, "transcribe", "en")),
+                "en",
+                [],
+            )
+        detected: list[EncodedWindow] = []
         if language is None:
-            language = _detect_language(model, samples, levels)
+            language, window = _detect_language(model, signal.samples, signal.levels, stages)
+            detected.append(window)
         elif language not in _LANGUAGE_CODES:
             raise UnsupportedLanguageError(
                 f"{language!r} is not a language Whisper knows; use an ISO 639-1 code such as "
                 "en, es or de, or leave it out to detect it."
             )
-        return WindowAligner(model, Tokenizer(hf_tokenizer, True, "transcribe", language)), language
+        aligner = WindowAligner(model, Tokenizer(hf_tokenizer, True, "transcribe", language))
+        return aligner, language, detected
 
     def _words(
         self,
@@ -430,16 +445,26 @@ def _word(
     )
 
 
-def _detect_language(model: LoadedModel, samples: Samples, levels: Levels) -> str:
+#: Speech that starts this early is heard by a language window from the recording's start,
+#: which is also the walk's first window: encoded once for both.
+_DETECT_FROM_START_S = 10.0
+
+
+def _detect_language(
+    model: LoadedModel, samples: Samples, levels: Levels, stages: StageClock
+) -> tuple[str, EncodedWindow]:
+    """The language of the first 30 s with speech, and that window's encoding."""
     loud = np.flatnonzero(levels > -50.0)
-    start_s = max(0.0, float(loud[0]) * LEVEL_FRAME_S - 0.5) if len(loud) else 0.0
+    first_s = float(loud[0]) * LEVEL_FRAME_S if len(loud) else 0.0
+    start_s = 0.0 if first_s <= _DETECT_FROM_START_S else first_s - 0.5
     window = WindowAligner(model, Tokenizer(model.whisper.hf_tokenizer, True, "transcribe", "en"))
-    encoded = window.encode(samples, [(start_s, min(start_s + 30.0, len(samples) / SAMPLE_RATE))])
+    span = (start_s, min(start_s + 30.0, len(samples) / SAMPLE_RATE))
+    encoded = TimedWindowModel(window, stages).encode(samples, [span])[0]
     ranked = model.whisper.model.detect_language(
-        ctranslate2.StorageView.from_array(encoded[0].encoder_output)
+        ctranslate2.StorageView.from_array(encoded.encoder_output)
     )[0]
     token, _probability = ranked[0]
-    return str(token)[2:-2]
+    return str(token)[2:-2], encoded
 
 
 def is_known_language(code: str) -> bool:

@@ -75,3 +75,31 @@ class TimedWindowModel:
     def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
         with self._clock.stage("transcribe"):
             return self._inner.transcribe(window)
+
+
+class SeededWindowModel:
+    """A window model that hands out windows encoded earlier (to detect the language) when
+    the walk asks for the same stretch, once each, and encodes the rest as `inner` does."""
+
+    def __init__(self, inner: WindowModel, ready: list[EncodedWindow]) -> None:
+        self._inner = inner
+        self._ready = {_span_key(w.start_s, w.end_s): w for w in ready}
+
+    def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
+        found = [self._ready.pop(_span_key(*span), None) for span in spans]
+        missing = [span for span, window in zip(spans, found, strict=True) if window is None]
+        fresh = iter(self._inner.encode(samples, missing) if missing else [])
+        return [window if window is not None else next(fresh) for window in found]
+
+    def token_ids(self, text: str) -> list[int]:
+        return self._inner.token_ids(text)
+
+    def align(self, window: EncodedWindow, words: list[list[int]]) -> list[TimedToken]:
+        return self._inner.align(window, words)
+
+    def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
+        return self._inner.transcribe(window)
+
+
+def _span_key(start_s: float, end_s: float) -> tuple[float, float]:
+    return round(start_s, 3), round(end_s, 3)

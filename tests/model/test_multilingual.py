@@ -53,3 +53,18 @@ def test_language_can_be_given(base: Aligner) -> None:
     sample = load_sample("spanish")
     result = base.align(sample.audio, sample.text, language="es")
     assert result.language == "es" and result.options.language == "es"
+
+
+def test_the_window_that_found_the_language_is_not_encoded_again(
+    base: Aligner, tmp_path: Path
+) -> None:
+    """Speech from the start: the language window is the walk's first window, encoded once
+    (the same encodes and words as with the language given)."""
+    audio = tmp_path / "de.wav"
+    run_tool("espeak-ng", "-v", "de", "-s", "150", "-w", str(audio), GERMAN)
+    detected = base.align(audio, GERMAN)
+    given = base.align(audio, GERMAN, language="de")
+    assert detected.language == "de"
+    encodes = [{s.stage: s.calls for s in r.stages}["encode"] for r in (detected, given)]
+    assert encodes[0] == encodes[1] >= 1
+    assert detected.words == given.words
