@@ -257,6 +257,10 @@ class PhoneScorer(Protocol):
     def emissions(self, samples: Samples) -> Emissions: ...
 
 
+#: Seconds of silence the phone model first runs on: a block of the walk with its context.
+_WARM_UP_S = 10.8
+
+
 class PhoneModel:
     """The pinned ONNX phoneme model: 16 kHz waveform in, log-probabilities per 20 ms out."""
 
@@ -282,6 +286,9 @@ class PhoneModel:
         )
         tokens = json.loads((folder / VOCAB_FILE).read_text("utf-8"))["decoder"]
         self._columns = _class_columns([*tokens, "<wb>", "<blank>"])
+        # One run on silence as long as the walk's blocks: the session's first run sets
+        # itself up (0.1 s), which the first job would otherwise pay.
+        self.emissions(np.zeros(round(_WARM_UP_S * SAMPLE_RATE), dtype=np.float32))
 
     def classes(self, phones: Sequence[str]) -> list[int] | None:
         """Class index (1-based; 0 is blank) per phone, None if a phone is unknown."""

@@ -255,6 +255,12 @@ def quiet_spans_vad(samples: Samples, min_silence_s: float = 0.1) -> list[Span]:
     return quiet_between(speech, len(samples) / SAMPLE_RATE)
 
 
+def load_vad_model() -> None:
+    """Load the voice-activity model and run it once on silence, so that the first job pays
+    for neither (faster-whisper keeps the model for the process)."""
+    speech_spans_vad(np.zeros(int(VAD_BLOCK_S * SAMPLE_RATE), dtype=np.float32), 0)
+
+
 def speech_spans_vad(block: Samples, first_sample: int, min_silence_s: float = 0.1) -> list[Span]:
     """Speech in one block of audio that starts at sample `first_sample`, in seconds."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps

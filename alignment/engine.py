@@ -27,6 +27,7 @@ from alignment.audio import (
     frame_levels_db,
     has_sound,
     load_audio,
+    load_vad_model,
 )
 from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLanguageError
 from alignment.forced import EncodedWindow, WindowAligner
@@ -132,6 +133,8 @@ class Aligner:
                 if self.options.model_cache_dir
                 else None,
             )
+            if self.options.vad_pauses:
+                load_vad_model()
             limit = self._model.max_batch_size
             if limit is not None and self.options.batch_size > limit:
                 logger.warning(
