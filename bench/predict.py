@@ -34,7 +34,10 @@ def _podalign(args: argparse.Namespace) -> tuple[list[dict[str, Any]], float, st
     _ = aligner.model
     _ = aligner.acoustic
     started = time.perf_counter()
-    result = aligner.align(args.audio, args.text.read_bytes(), language=args.language)
+    # The language stable-ts is given (below), so that both do the same task: without it
+    # podalign detects the language, one more window with a multilingual model.
+    language = args.language or "en"
+    result = aligner.align(args.audio, args.text.read_bytes(), language=language)
     elapsed = time.perf_counter() - started
     words = [{"word": w.text, "start": w.start, "end": w.end} for w in result.words]
     return words, elapsed, profile_line(result.stages)
