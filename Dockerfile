@@ -76,7 +76,7 @@ ENV PATH=/opt/podalign/bin:$PATH \
     CUDA_CACHE_PATH=/models/cuda-cache \
     CUDA_CACHE_MAXSIZE=1073741824
 # CTranslate2's wheels carry no machine code for some GPUs (Hopper among them): the driver
-# compiles their kernels at the first job (13 s on an H200) and keeps them in CUDA_CACHE_PATH,
+# compiles their kernels at the first job (11 s on an H200) and keeps them in CUDA_CACHE_PATH,
 # in the models volume, so that a new container does not compile them again.
 ARG PRELOAD_MODEL=""
 RUN if [ -n "$PRELOAD_MODEL" ]; then podalign download-model "$PRELOAD_MODEL"; fi

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -149,15 +150,16 @@ def _decode_first_audio_stream(
     if max_duration_s is not None:
         expected_s = min(expected_s, max_duration_s)
     buffer = _Growable(int(expected_s * SAMPLE_RATE) + SAMPLE_RATE, max_duration_s)
-    bad_packets = 0
+    bad_packets, decoded_any = 0, False
     for packet in container.demux(stream):
         try:
             for frame in packet.decode():
+                decoded_any = True  # the resampler may hold it back for a while
                 for out in resampler.resample(frame):  # type: ignore[arg-type,unused-ignore]
                     buffer.append(out.to_ndarray().reshape(-1), on_chunk)
         except av.FFmpegError:
             bad_packets += 1
-            if bad_packets > 50 and buffer.size == 0:
+            if bad_packets > 50 and not decoded_any:
                 break
     for out in resampler.resample(None):
         buffer.append(out.to_ndarray().reshape(-1), on_chunk)
@@ -255,9 +257,10 @@ def quiet_spans_vad(samples: Samples, min_silence_s: float = 0.1) -> list[Span]:
     return quiet_between(speech, len(samples) / SAMPLE_RATE)
 
 
+@functools.cache
 def load_vad_model() -> None:
     """Load the voice-activity model and run it once on silence, so that the first job pays
-    for neither (faster-whisper keeps the model for the process)."""
+    for neither; once a process (faster-whisper keeps the model for the process)."""
     speech_spans_vad(np.zeros(int(VAD_BLOCK_S * SAMPLE_RATE), dtype=np.float32), 0)
 
 
@@ -292,16 +295,17 @@ def quiet_between(speech: list[Span], duration_s: float) -> list[Span]:
 
 
 class BlockVad:
-    """Voice activity found block by block in a background thread while the audio is still
+    """Voice activity found block by block in background threads while the audio is still
     being decoded (`add` each decoded chunk, then `finish` with all the samples): the same
     spans as `quiet_spans_vad` on the whole file, most of them ready when decoding ends."""
 
-    #: Blocks copied and waiting for the voice-activity thread, at most; past that, decoding
+    #: Blocks copied and waiting for the voice-activity threads, at most; past that, decoding
     #: does not wait: the later blocks are read from the decoded file at `finish` (so a 3 h
     #: file does not pile up copies of itself when decoding outruns the voice activity).
     #: 16 blocks are 61 MB: enough to keep a second core on voice activity for as long as a
     #: 45-minute mp3 decodes (2.4 s, with voice activity 400x real time); with 2 it stopped
-    #: after 0.3 s, and the long-form case took 1.5 s longer (bench/RESULTS.md).
+    #: after 0.3 s, and the long-form case took 1.5 s longer (median of three pairs,
+    #: bench/RESULTS.md).
     max_waiting_blocks = 16
 
     def __init__(self, pool: Executor, timed: Callable[[float], None] = lambda _s: None) -> None:

@@ -6,8 +6,9 @@ import ctypes
 import logging
 import os
 import time
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -36,7 +37,7 @@ from alignment.refine import RefineOptions, find_pauses, model_lag_s, refine
 from alignment.scout import PhoneScout, RecordingFrames
 from alignment.sphinx import SphinxAligner
 from alignment.stages import SeededWindowModel, StageClock, TimedWindowModel, profile_line
-from alignment.sync import Placement, Synchronizer, SyncOptions, WindowModel
+from alignment.sync import Placement, Synchronizer, SyncOptions, WindowModel, next_sound
 from alignment.text import TextToken, decode_transcript, spoken_form, tokenize
 from alignment.types import (
     ACOUSTIC_REFINEMENTS,
@@ -65,10 +66,18 @@ def cpu_plan(cpu_threads: int) -> tuple[int, int]:
     core, up to 16): one copy with every thread. A second copy encoding the next grid window
     while the walk aligns this one was slower everywhere it was measured (bench/RESULTS.md):
     on 2 cores (no core is spare to pay for the windows a stop makes useless) and on 16
-    (10.1 s against 12.7 s on 15 minutes with the phone path, 11.9 against 13.6 s with
+    (10.2 s against 12.7 s on 15 minutes with the phone path, 11.9 against 13.6 s with
     Whisper's walk alone), because the path and a stop leave most windows encoded ahead
     unused, while one copy's 16 threads encode a window about as fast."""
-    return max(1, cpu_threads or min(os.cpu_count() or 1, 16)), 1
+    return max(1, cpu_threads or min(available_cores(), 16)), 1
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container's cpuset, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def vad_threads(cpu_threads: int) -> int:
@@ -78,6 +87,20 @@ def vad_threads(cpu_threads: int) -> int:
     alone it made no difference (bench/RESULTS.md)."""
     threads, copies = cpu_plan(cpu_threads)
     return max(1, threads * copies // 2)
+
+
+@contextmanager
+def dropping_pool(threads: int, name: str) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that drops its queued work when the body fails, and waits only for what
+    is running: a silent or broken file does not wait for voice activity on up to 16 blocks
+    that nobody will read."""
+    pool = ThreadPoolExecutor(threads, thread_name_prefix=name)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 #: glibc's mallopt parameter for the most heap arenas (malloc.h: M_ARENA_MAX).
@@ -98,7 +121,7 @@ def limit_heap_arenas() -> None:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return
-    libc.mallopt(_M_ARENA_MAX, max(2, (os.cpu_count() or 1) // 4))
+    libc.mallopt(_M_ARENA_MAX, max(2, available_cores() // 4))
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -181,11 +204,9 @@ class Aligner:
         text = decode_transcript(transcript)
         tokens = tokenize(text)
         progress("decode", 0.0)
-        # Voice activity (for the refinement) runs in a background thread on each block of
+        # Voice activity (for the refinement) runs in background threads on each block of
         # audio as soon as it is decoded, then beside the first windows' alignment.
-        with ThreadPoolExecutor(
-            vad_threads(self.options.cpu_threads), thread_name_prefix="vad"
-        ) as background:
+        with dropping_pool(vad_threads(self.options.cpu_threads), "vad") as background:
             vad = self._block_vad(background, how, stages)
             with stages.stage("decode"):
                 samples = self._decode(audio, vad)
@@ -356,7 +377,7 @@ class Aligner:
             )
         detected: list[EncodedWindow] = []
         if language is None:
-            language, window = _detect_language(model, signal.samples, signal.levels, stages)
+            language, window = _detect_language(model, signal, self._sync_options(), stages)
             detected.append(window)
         elif language not in _LANGUAGE_CODES:
             raise UnsupportedLanguageError(
@@ -448,20 +469,26 @@ def _word(
     )
 
 
-#: Speech that starts this early is heard by a language window from the recording's start,
-#: which is also the walk's first window: encoded once for both.
-_DETECT_FROM_START_S = 10.0
+#: Speech that starts within this long of the walk's first window is heard well enough by it
+#: to detect the language, and that window is then encoded once for both.
+_DETECT_IN_FIRST_WINDOW_S = 10.0
 
 
 def _detect_language(
-    model: LoadedModel, samples: Samples, levels: Levels, stages: StageClock
+    model: LoadedModel, signal: _Signal, options: SyncOptions, stages: StageClock
 ) -> tuple[str, EncodedWindow]:
-    """The language of the first 30 s with speech, and that window's encoding."""
+    """The language of the first window with speech in it, and that window's encoding. It
+    is the walk's first window (the same span) when speech starts within 10 s of it, else
+    the window from just before the speech."""
+    samples, levels = signal.samples, signal.levels
+    duration_s = len(samples) / SAMPLE_RATE
     loud = np.flatnonzero(levels > -50.0)
-    first_s = float(loud[0]) * LEVEL_FRAME_S if len(loud) else 0.0
-    start_s = 0.0 if first_s <= _DETECT_FROM_START_S else first_s - 0.5
+    speech_s = float(loud[0]) * LEVEL_FRAME_S if len(loud) else 0.0
+    start_s = next_sound(levels, 0.0, options.tunables.silence_db, duration_s)
+    if start_s >= duration_s or speech_s - start_s > _DETECT_IN_FIRST_WINDOW_S:
+        start_s = max(0.0, speech_s - 0.5)
+    span = (start_s, min(start_s + options.window_s, duration_s))
     window = WindowAligner(model, Tokenizer(model.whisper.hf_tokenizer, True, "transcribe", "en"))
-    span = (start_s, min(start_s + 30.0, len(samples) / SAMPLE_RATE))
     encoded = TimedWindowModel(window, stages).encode(samples, [span])[0]
     ranked = model.whisper.model.detect_language(
         ctranslate2.StorageView.from_array(encoded.encoder_output)

@@ -1013,12 +1013,17 @@ class Synchronizer:
             )
 
     def _next_sound(self, at_s: float) -> float:
-        """Skip leading digital silence or near-silence: windows should start near speech."""
-        first = int(at_s / LEVEL_FRAME_S)
-        loud = np.flatnonzero(self._levels[first:] > self._tune.silence_db)
-        if len(loud) == 0:
-            return self._duration
-        return max(at_s, (first + int(loud[0])) * LEVEL_FRAME_S - 0.2)
+        return next_sound(self._levels, at_s, self._tune.silence_db, self._duration)
+
+
+def next_sound(levels: Levels, at_s: float, silence_db: float, duration_s: float) -> float:
+    """Where a window from `at_s` starts: past digital silence or near-silence, 0.2 s before
+    the sound (the walk's first window starts at `next_sound(levels, 0.0, ...)`)."""
+    first = int(at_s / LEVEL_FRAME_S)
+    loud = np.flatnonzero(levels[first:] > silence_db)
+    if len(loud) == 0:
+        return duration_s
+    return max(at_s, (first + int(loud[0])) * LEVEL_FRAME_S - 0.2)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from alignment import Aligner, AlignmentOptions
+from alignment.audio import SAMPLE_RATE, load_audio
 from tests.conftest import load_sample, run_tool
 from tests.device import TEST_DEVICE
 
@@ -55,15 +56,19 @@ def test_language_can_be_given(base: Aligner) -> None:
     assert result.language == "es" and result.options.language == "es"
 
 
+@pytest.mark.parametrize("silence_s", [0.0, 0.7, 4.0])
 def test_the_window_that_found_the_language_is_not_encoded_again(
-    base: Aligner, tmp_path: Path
+    base: Aligner, tmp_path: Path, silence_s: float
 ) -> None:
-    """Speech from the start: the language window is the walk's first window, encoded once
-    (the same encodes and words as with the language given)."""
-    audio = tmp_path / "de.wav"
-    run_tool("espeak-ng", "-v", "de", "-s", "150", "-w", str(audio), GERMAN)
-    detected = base.align(audio, GERMAN)
-    given = base.align(audio, GERMAN, language="de")
+    """Speech within 10 s of the start (after digital silence too): the language window is
+    the walk's first window, encoded once (the same encodes and words as with the language
+    given)."""
+    spoken = tmp_path / "de.wav"
+    run_tool("espeak-ng", "-v", "de", "-s", "150", "-w", str(spoken), GERMAN)
+    lead = np.zeros(round(silence_s * SAMPLE_RATE), dtype=np.float32)
+    samples = np.concatenate([lead, load_audio(spoken)])
+    detected = base.align(samples, GERMAN)
+    given = base.align(samples, GERMAN, language="de")
     assert detected.language == "de"
     encodes = [{s.stage: s.calls for s in r.stages}["encode"] for r in (detected, given)]
     assert encodes[0] == encodes[1] >= 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from pydub import AudioSegment
@@ -12,6 +14,7 @@ from pydub import AudioSegment
 from alignment.audio import (
     SAMPLE_RATE,
     BlockVad,
+    _decode_first_audio_stream,
     frame_levels_db,
     has_sound,
     load_audio,
@@ -147,7 +150,7 @@ def test_voice_activity_during_decoding_finds_what_the_whole_file_gives(tmp_path
     whole = quiet_spans_vad(load_audio(long))
     # 0 waiting: every block is read from the decoded file at the end; 3 threads: blocks
     # finish out of order (as on a host with many cores).
-    for waiting, threads in ((2, 1), (0, 1), (16, 3)):
+    for waiting, threads in ((2, 1), (0, 1), (16, 3), (1, 3)):
         with ThreadPoolExecutor(threads) as pool:
             vad = BlockVad(pool)
             vad.max_waiting_blocks = waiting
@@ -155,3 +158,43 @@ def test_voice_activity_during_decoding_finds_what_the_whole_file_gives(tmp_path
             quiet = vad.finish(samples).result()
         assert quiet == whole, (waiting, threads)
     assert len(whole) > 5 * 7  # the pauses of every copy
+
+
+class _Packets:
+    """A container whose packets are real 44.1 kHz audio frames, some of which the codec
+    refuses (as a damaged AAC or Opus stream does): the decoding loop is the subject."""
+
+    duration = None
+
+    def __init__(self, plan: list[bool]) -> None:
+        self.plan = plan
+        self.streams = type("Streams", (), {"audio": [object()]})()
+
+    def demux(self, _stream: object) -> Iterator[object]:
+        for index, broken in enumerate(self.plan):
+            yield _Packet(index, broken)
+
+
+class _Packet:
+    def __init__(self, index: int, broken: bool) -> None:
+        self.index, self.broken = index, broken
+
+    def decode(self) -> list[av.AudioFrame]:
+        if self.broken:
+            raise av.error.InvalidDataError(1094995529, "Invalid data found")
+        wave = np.sin(np.arange(1152) * 0.05 + self.index).astype(np.float32)[None, :] * 0.3
+        frame = av.AudioFrame.from_ndarray(wave, format="fltp", layout="mono")
+        frame.sample_rate = 44_100
+        return [frame]
+
+
+def test_broken_packets_after_the_first_good_ones_do_not_end_decoding() -> None:
+    """60 refused packets after 2 s of audio (which the resampler may still be holding): the
+    rest of the file is decoded; only a stream that never decoded anything stops early."""
+    good_s = 1152 / 44_100
+    samples = _decode_first_audio_stream(
+        _Packets([False] * 77 + [True] * 60 + [False] * 766), None, None
+    )  # type: ignore[arg-type]
+    assert len(samples) / SAMPLE_RATE == pytest.approx((77 + 766) * good_s, abs=0.05)
+    with pytest.raises(AudioDecodeError):
+        _decode_first_audio_stream(_Packets([True] * 60 + [False] * 10), None, None)  # type: ignore[arg-type]

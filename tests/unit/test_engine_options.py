@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import Future
+
 import pytest
 
 from alignment import AlignmentOptions
-from alignment.engine import MAX_BATCH_SIZE, check_options
+from alignment.engine import (
+    MAX_BATCH_SIZE,
+    available_cores,
+    check_options,
+    cpu_plan,
+    dropping_pool,
+    vad_threads,
+)
 from alignment.errors import InvalidOptionError
 
 
@@ -20,3 +31,41 @@ def test_batch_sizes_out_of_bounds_are_invalid_option(batch_size: int) -> None:
         check_options(AlignmentOptions(batch_size=batch_size))
     assert info.value.code == "invalid_option"
     assert str(MAX_BATCH_SIZE) in info.value.message and str(batch_size) in info.value.message
+
+
+def test_cpu_plan_uses_every_thread_asked_for_in_one_copy() -> None:
+    # One copy with every thread: measured faster on 2 and on 16 cores (bench/RESULTS.md).
+    assert cpu_plan(1) == (1, 1)
+    assert cpu_plan(2) == (2, 1)
+    assert cpu_plan(16) == (16, 1)
+    assert cpu_plan(0)[0] == min(available_cores(), 16)
+    assert [vad_threads(n) for n in (1, 2, 4, 16)] == [1, 1, 2, 8]
+
+
+def test_the_cores_counted_are_those_the_process_may_use() -> None:
+    assert available_cores() == len(os.sched_getaffinity(0)) >= 1
+
+
+def test_a_failing_body_drops_the_queued_work_and_waits_for_the_running() -> None:
+    running, release = threading.Event(), threading.Event()
+
+    def first() -> str:
+        running.set()
+        release.wait(5)
+        return "done"
+
+    futures: list[Future[str]] = []
+    with pytest.raises(RuntimeError), dropping_pool(1, "test") as pool:
+        futures.append(pool.submit(first))
+        futures += [pool.submit(lambda: "queued") for _ in range(5)]
+        assert running.wait(5)
+        threading.Timer(0.2, release.set).start()
+        raise RuntimeError("the file is silent")
+    assert futures[0].result(0) == "done"  # waited for, not abandoned
+    assert all(f.cancelled() for f in futures[1:])
+
+
+def test_a_body_that_succeeds_gets_all_its_work_done() -> None:
+    with dropping_pool(2, "test") as pool:
+        futures = [pool.submit(lambda k=k: k * k) for k in range(6)]
+    assert [f.result(0) for f in futures] == [0, 1, 4, 9, 16, 25]

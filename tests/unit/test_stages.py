@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from alignment.audio import Samples
 from alignment.forced import EncodedWindow
 from alignment.stages import SeededWindowModel, StageClock, TimedWindowModel
 from tests.scripted import ScriptedModel, Timeline
@@ -13,8 +14,20 @@ def _window(start_s: float, end_s: float, mark: float) -> EncodedWindow:
     return EncodedWindow(start_s, end_s - start_s, np.full((1, 1), mark, dtype=np.float32))
 
 
+class _Calls(ScriptedModel):
+    """Counts encode calls (one per batch), not windows."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        super().__init__(timeline)
+        self.calls = 0
+
+    def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
+        self.calls += 1
+        return super().encode(samples, spans)
+
+
 def test_a_window_encoded_before_is_handed_out_once_and_the_rest_encoded_together() -> None:
-    inner = ScriptedModel(Timeline(90.0))
+    inner = _Calls(Timeline(90.0))
     clock = StageClock()
     model = SeededWindowModel(TimedWindowModel(inner, clock), [_window(0.0, 30.0, 7.0)])
     samples = np.zeros(90 * 16_000, dtype=np.float32)
@@ -22,7 +35,7 @@ def test_a_window_encoded_before_is_handed_out_once_and_the_rest_encoded_togethe
     first = model.encode(samples, [(27.0, 57.0), (0.0, 30.0), (54.0, 84.0)])
     assert [w.start_s for w in first] == [27.0, 0.0, 54.0]
     assert float(first[1].encoder_output[0, 0]) == 7.0  # the one encoded before
-    assert inner.encoded_starts == [27.0, 54.0]  # the others, in one call
+    assert inner.encoded_starts == [27.0, 54.0] and inner.calls == 1  # the others, together
     assert {s.stage: s.calls for s in clock.report()} == {"encode": 2}
 
     again = model.encode(samples, [(0.0, 30.0)])  # once only: the walk does not go back
