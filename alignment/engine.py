@@ -61,15 +61,15 @@ MAX_BATCH_SIZE = 32
 AudioSource = str | Path | BinaryIO
 
 
-def cpu_plan(cpu_threads: int) -> tuple[int, int]:
-    """(threads per model copy, model copies) for `cpu_threads` threads in all (0: every
-    core, up to 16): one copy with every thread. A second copy encoding the next grid window
-    while the walk aligns this one was slower everywhere it was measured (bench/RESULTS.md):
-    on 2 cores (no core is spare to pay for the windows a stop makes useless) and on 16
-    (10.2 s against 12.7 s on 15 minutes with the phone path, 11.9 against 13.6 s with
-    Whisper's walk alone), because the path and a stop leave most windows encoded ahead
-    unused, while one copy's 16 threads encode a window about as fast."""
-    return max(1, cpu_threads or min(available_cores(), 16)), 1
+def cpu_threads_for(cpu_threads: int) -> int:
+    """Threads for the model, the phone model's blocks and the acoustic pass: `cpu_threads`,
+    or with 0 every core up to 16. One model copy takes them all: a second copy encoding the
+    next grid window while the walk aligned this one was slower everywhere it was measured
+    (bench/RESULTS.md), on 2 cores (no core is spare to pay for the windows a stop makes
+    useless) and on 16 (10.2 s against 12.7 s on 15 minutes with the phone path, 11.9 against
+    13.6 s with Whisper's walk alone): the path and every stop leave most windows encoded ahead
+    unused, and one copy's 16 threads encode a window about as fast."""
+    return max(1, cpu_threads or min(available_cores(), 16))
 
 
 def available_cores() -> int:
@@ -85,8 +85,7 @@ def vad_threads(cpu_threads: int) -> int:
     cores, beside decoding). On a GPU host it is the longest stage: with 16 cores and an H200,
     15 minutes took 2.5 s with 8 threads, 2.9 s with 4 and 2.9-3.4 s with one; on the CPU
     alone it made no difference (bench/RESULTS.md)."""
-    threads, copies = cpu_plan(cpu_threads)
-    return max(1, threads * copies // 2)
+    return max(1, cpu_threads_for(cpu_threads) // 2)
 
 
 @contextmanager
@@ -143,15 +142,13 @@ class Aligner:
     @property
     def model(self) -> LoadedModel:
         if self._model is None:
-            threads, workers = cpu_plan(self.options.cpu_threads)
             self._model = load_model(
                 self.options.model,
                 device=self.options.device,
                 compute_type=self.options.compute_type,
                 device_index=self.options.device_index,
                 concurrent_calls=self.options.concurrent_calls,
-                cpu_threads=threads,
-                cpu_workers=workers,
+                cpu_threads=cpu_threads_for(self.options.cpu_threads),
                 cache_dir=Path(self.options.model_cache_dir)
                 if self.options.model_cache_dir
                 else None,
@@ -172,17 +169,16 @@ class Aligner:
     def acoustic(self) -> AcousticRefiner:
         """The phone-level refiner (its models and dictionary load on first use)."""
         if self._acoustic is None:
-            threads, workers = cpu_plan(self.options.cpu_threads)
             lexicon = Lexicon.load(guess=GraphemeModel().phones)
-            self._acoustic = AcousticRefiner(PhoneModel(), lexicon, workers=threads * workers)
+            threads = cpu_threads_for(self.options.cpu_threads)
+            self._acoustic = AcousticRefiner(PhoneModel(), lexicon, workers=threads)
         return self._acoustic
 
     @property
     def second_opinion(self) -> SphinxAligner:
         """pocketsphinx's aligner for `refine="precise"` (loaded on first use)."""
         if self._second is None:
-            threads, workers = cpu_plan(self.options.cpu_threads)
-            self._second = SphinxAligner(threads * workers)
+            self._second = SphinxAligner(cpu_threads_for(self.options.cpu_threads))
         return self._second
 
     def align(
@@ -311,12 +307,11 @@ class Aligner:
         on_gpu = self.model.device == "cuda"
         if language not in ACOUSTIC_LANGUAGES or how != "acoustic" or on_gpu:
             return nullcontext()
-        threads, workers = cpu_plan(self.options.cpu_threads)
         return RecordingFrames(
             self.acoustic.scorer,
             samples,
             lambda seconds: stages.add("phones", seconds),
-            workers=threads * workers,
+            workers=cpu_threads_for(self.options.cpu_threads),
         )
 
     def _scout(self, frames: RecordingFrames, words: list[str], stages: StageClock) -> PhoneScout:
@@ -339,7 +334,6 @@ class Aligner:
             edge_guard_s=self.options.edge_guard_s,
             min_word_probability=self._min_word_probability(),
             batch_size=batch,
-            prefetch_windows=self.model.workers - 1,
         )
 
     def _effective_options(self, language: str) -> AlignmentOptions:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
@@ -154,9 +153,6 @@ class SyncOptions:
     edge_guard_s: float
     min_word_probability: float
     batch_size: int
-    #: Grid windows encoded ahead in background threads while the walk aligns (0: none, each
-    #: window is encoded when the walk gets to it). Results are the same either way.
-    prefetch_windows: int = 0
     tunables: SyncTunables = field(default_factory=SyncTunables)
 
 
@@ -170,9 +166,7 @@ class Placement:
 
 
 class _Windows:
-    """Encodes windows on demand, grid windows ahead in batches (on a GPU) or in background
-    threads (`prefetch_windows`, on the CPU: the next window is encoded while this one is
-    aligned).
+    """Encodes windows on demand, grid windows ahead in batches (on a GPU).
 
     The walk only moves forward, so windows that start before the one asked for are dropped;
     the others are kept (a stop or a resync does not throw away what may still be used). The
@@ -185,41 +179,22 @@ class _Windows:
         self._samples = samples
         self._options = options
         self._duration = len(samples) / SAMPLE_RATE
-        #: Window start -> the encode call (one batch) that makes it, done or under way.
-        self._cache: dict[float, Future[list[EncodedWindow]]] = {}
+        #: Window start -> the window, encoded in a batch with others.
+        self._cache: dict[float, EncodedWindow] = {}
         self._ahead = max(1, options.batch_size)
         self._hits = 0
         self._grid_next = -1.0
-        self._pool = (
-            ThreadPoolExecutor(options.prefetch_windows, thread_name_prefix="encode")
-            if options.prefetch_windows > 0
-            else None
-        )
         self.encoded = 0
-
-    def close(self) -> None:
-        """Stop encoding ahead (what is under way finishes)."""
-        if self._pool is not None:
-            for future in self._cache.values():
-                future.cancel()
-            self._pool.shutdown(wait=True)
 
     def get(self, start_s: float) -> EncodedWindow:
         key = round(start_s, 3)
-        self._drop_before(key)
+        for behind in [k for k in self._cache if k < key]:
+            del self._cache[behind]
         if key in self._cache:
             self._hits += 1
         else:
             self._encode_from(key)
-        window = next(w for w in self._cache[key].result() if round(w.start_s, 3) == key)
-        self._prefetch(key)
-        return window
-
-    def _drop_before(self, key: float) -> None:
-        for behind in [k for k in self._cache if k < key]:
-            future = self._cache.pop(behind)
-            if future.cancel():  # never started: not encoded after all
-                self.encoded -= 1
+        return self._cache[key]
 
     def _encode_from(self, key: float) -> None:
         most = max(1, self._options.batch_size)
@@ -230,37 +205,17 @@ class _Windows:
         self._hits = 0
         starts = [key + k * self._options.hop_s for k in range(self._ahead)]
         self._grid_next = round(starts[-1] + self._options.hop_s, 3)
-        self._submit([s for s in starts if self._worth_encoding(s) or s == key], now=True)
-
-    def _prefetch(self, key: float) -> None:
-        """Start encoding the next `prefetch_windows` grid windows after `key` that are not
-        under way yet, each in a background thread: the walk goes on along the grid unless
-        the text stops fitting, and then a wasted window cost a core that was idle."""
-        if self._pool is None:
-            return
-        for k in range(1, self._options.prefetch_windows + 1):
-            start = key + k * self._options.hop_s
-            if round(start, 3) not in self._cache and self._worth_encoding(start):
-                self._submit([start], now=False)
-
-    def _worth_encoding(self, start: float) -> bool:
-        return start < self._duration - self._options.tunables.min_window_s
-
-    def _submit(self, starts: list[float], now: bool) -> None:
         spans = [
             (s, min(s + self._options.window_s, self._duration))
             for s in starts
-            if round(s, 3) not in self._cache
+            if (self._worth_encoding(s) or s == key) and round(s, 3) not in self._cache
         ]
-        future: Future[list[EncodedWindow]]
-        if self._pool is None or now:  # the walk waits for it: encode in its own thread
-            future = Future()
-            future.set_result(self._aligner.encode(self._samples, spans))
-        else:
-            future = self._pool.submit(self._aligner.encode, self._samples, spans)
-        for start, _ in spans:
-            self._cache[round(start, 3)] = future
+        for window in self._aligner.encode(self._samples, spans):
+            self._cache[round(window.start_s, 3)] = window
         self.encoded += len(spans)
+
+    def _worth_encoding(self, start: float) -> bool:
+        return start < self._duration - self._options.tunables.min_window_s
 
 
 class Synchronizer:
@@ -309,15 +264,12 @@ class Synchronizer:
         start = self._next_sound(0.0)
         steps = 0
         end = self._duration - self._tune.min_window_s
-        try:
-            while self._cursor < len(self.placed) and start < end:
-                steps += 1
-                if steps > 10 * len(self.placed) + 1000:
-                    break  # cannot happen: every step advances the text or the audio
-                start = self._step(self._next_sound(start))
-                progress(min(1.0, start / self._duration))
-        finally:
-            self._windows.close()
+        while self._cursor < len(self.placed) and start < end:
+            steps += 1
+            if steps > 10 * len(self.placed) + 1000:
+                break  # cannot happen: every step advances the text or the audio
+            start = self._step(self._next_sound(start))
+            progress(min(1.0, start / self._duration))
         if self._cursor < len(self.placed):
             self._log_unfound(self._cursor, len(self.placed), "the audio ended before them")
         return self.placed

@@ -57,10 +57,6 @@ class LoadedModel:
     #: The most 30 s windows to encode at once: what fits in the GPU's memory (see
     #: `batch_limit`); on the CPU, or where the memory is unknown, no limit beyond the options'.
     max_batch_size: int | None = None
-    #: Copies of the model that one call can use at once (CTranslate2 runs
-    #: `concurrent_calls` times as many): on the CPU, one window is encoded while another is
-    #: aligned.
-    workers: int = 1
 
     @property
     def multilingual(self) -> bool:
@@ -271,12 +267,10 @@ def load_model(
     device_index: int = 0,
     concurrent_calls: int = 1,
     cpu_threads: int = 0,
-    cpu_workers: int = 1,
     cache_dir: Path | None = None,
 ) -> LoadedModel:
     """Load a faster-whisper model by name, local folder or bundled offline copy; on a GPU,
-    the one numbered `device_index`. On the CPU, `cpu_workers` copies of it can run at once,
-    each with `cpu_threads` threads."""
+    the one numbered `device_index`; on the CPU with `cpu_threads` threads."""
     chosen_device = choose_device(device)
     index = device_index if chosen_device == "cuda" else 0
     if chosen_device == "cuda":
@@ -293,9 +287,8 @@ def load_model(
         kwargs["download_root"] = str(cache_dir / "hub")
     if cpu_threads:
         kwargs["cpu_threads"] = cpu_threads
-    workers = max(1, cpu_workers) if chosen_device == "cpu" else 1
-    if concurrent_calls * workers > 1:  # replicas; on one GPU they share the weights
-        kwargs["num_workers"] = concurrent_calls * workers
+    if concurrent_calls > 1:  # replicas; on one GPU they share the weights
+        kwargs["num_workers"] = concurrent_calls
     try:
         whisper = WhisperModel(path, **kwargs)
     except Exception as exc:  # faster-whisper raises many kinds: hub, IO, CUDA, format
@@ -318,7 +311,7 @@ def load_model(
                 index,
                 total / 1e9,
             )
-    return LoadedModel(whisper, name, chosen_device, used, index, limit, workers)
+    return LoadedModel(whisper, name, chosen_device, used, index, limit)
 
 
 #: GPU memory one 30 s window takes while it is encoded and aligned, as a share of the

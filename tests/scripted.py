@@ -260,7 +260,6 @@ def synchronize(
     timeline: Timeline,
     text: str,
     batch_size: int = 1,
-    prefetch_windows: int = 0,
     phones: ScriptedPhones | None = None,
 ) -> tuple[list[Placement | None], ScriptedModel]:
     """Run sync over the timeline with the engine's default window settings (and a phone
@@ -272,7 +271,6 @@ def synchronize(
         edge_guard_s=2.0,
         min_word_probability=0.1,
         batch_size=batch_size,
-        prefetch_windows=prefetch_windows,
     )
     words = text.split()
     sync = Synchronizer(model, timeline.samples(), timeline.levels(), words, options, phones)

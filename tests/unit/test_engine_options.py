@@ -13,7 +13,7 @@ from alignment.engine import (
     MAX_BATCH_SIZE,
     available_cores,
     check_options,
-    cpu_plan,
+    cpu_threads_for,
     dropping_pool,
     vad_threads,
 )
@@ -33,12 +33,9 @@ def test_batch_sizes_out_of_bounds_are_invalid_option(batch_size: int) -> None:
     assert str(MAX_BATCH_SIZE) in info.value.message and str(batch_size) in info.value.message
 
 
-def test_cpu_plan_uses_every_thread_asked_for_in_one_copy() -> None:
-    # One copy with every thread: measured faster on 2 and on 16 cores (bench/RESULTS.md).
-    assert cpu_plan(1) == (1, 1)
-    assert cpu_plan(2) == (2, 1)
-    assert cpu_plan(16) == (16, 1)
-    assert cpu_plan(0)[0] == min(available_cores(), 16)
+def test_every_thread_asked_for_is_used_and_by_default_every_core_up_to_16() -> None:
+    assert [cpu_threads_for(n) for n in (1, 2, 16)] == [1, 2, 16]
+    assert cpu_threads_for(0) == min(available_cores(), 16)
     assert [vad_threads(n) for n in (1, 2, 4, 16)] == [1, 1, 2, 8]
 
 

@@ -318,21 +318,6 @@ def test_batched_encoding_gives_the_same_words_and_encodes_little_in_vain() -> N
     assert batched.encoded <= 1.5 * single.encoded, (batched.encoded, single.encoded)
 
 
-def test_encoding_ahead_in_the_background_gives_the_same_words() -> None:
-    """On the CPU the next grid windows are encoded in background threads while the walk
-    aligns: the words must come out exactly as one window at a time, no window is encoded
-    twice, and a stop wastes at most the windows encoded ahead of it."""
-    timeline, text = _episode_with_stops()
-    one, single = synchronize(timeline, text)
-    for ahead in (1, 2):
-        placed, prefetched = synchronize(timeline, text, prefetch_windows=ahead)
-        assert placed == one
-        starts = prefetched.encoded_starts
-        assert len(starts) == len(set(starts)), "a window encoded twice"
-        assert set(single.encoded_starts) <= set(starts)
-        assert len(starts) <= (1 + ahead) * single.encoded
-
-
 class _LongWords(ScriptedModel):
     """Tokens per word as many as its letters (names and numbers take many tokens); records
     the most tokens one forced alignment was given."""
