@@ -463,11 +463,6 @@ def _word(
     )
 
 
-#: Speech that starts within this long of the walk's first window is heard well enough by it
-#: to detect the language, and that window is then encoded once for both.
-_DETECT_IN_FIRST_WINDOW_S = 10.0
-
-
 def _detect_language(
     model: LoadedModel, signal: _Signal, options: SyncOptions, stages: StageClock
 ) -> tuple[str, EncodedWindow]:
@@ -479,7 +474,8 @@ def _detect_language(
     loud = np.flatnonzero(levels > -50.0)
     speech_s = float(loud[0]) * LEVEL_FRAME_S if len(loud) else 0.0
     start_s = next_sound(levels, 0.0, options.tunables.silence_db, duration_s)
-    if start_s >= duration_s or speech_s - start_s > _DETECT_IN_FIRST_WINDOW_S:
+    first_window = start_s
+    if start_s >= duration_s or speech_s - start_s > options.tunables.detect_in_first_window_s:
         start_s = max(0.0, speech_s - 0.5)
     span = (start_s, min(start_s + options.window_s, duration_s))
     window = WindowAligner(model, Tokenizer(model.whisper.hf_tokenizer, True, "transcribe", "en"))
@@ -487,7 +483,16 @@ def _detect_language(
     ranked = model.whisper.model.detect_language(
         ctranslate2.StorageView.from_array(encoded.encoder_output)
     )[0]
-    token, _probability = ranked[0]
+    token, probability = ranked[0]
+    logger.debug(
+        "language %s (%.2f) from %.2f-%.2f s: %s",
+        str(token)[2:-2],
+        probability,
+        *span,
+        "the walk's first window, encoded once"
+        if start_s == first_window
+        else f"speech starts {speech_s - first_window:.1f} s into the first window, so its own",
+    )
     return str(token)[2:-2], encoded
 
 

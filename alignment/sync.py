@@ -39,6 +39,10 @@ class SyncTunables:
     extra_candidate_words: int = 8
     #: Frames quieter than this are digital silence or near it: no window starts in them.
     silence_db: float = -60.0
+    #: Speech starting within this long of the walk's first window is heard well enough there
+    #: to detect the language (20 s of it at least), so that window is encoded once for both;
+    #: later speech gets a window of its own from just before it (a long intro).
+    detect_in_first_window_s: float = 10.0
     #: Resync search (words of text ahead, matching words in a run needed), nearest first: a far
     #: jump needs more evidence, so repeated text (refrains, sponsor reads) matches the near copy.
     search_steps: tuple[tuple[int, int], ...] = ((40, 3), (250, 5), (1000, 7), (4000, 9))
