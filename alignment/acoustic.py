@@ -21,7 +21,7 @@ from alignment.audio import LEVEL_FRAME_S, SAMPLE_RATE, Levels, Samples
 from alignment.ctc import Emissions, LabelSpan, force_align
 from alignment.errors import AcousticModelError
 from alignment.lexicon import Lexicon
-from alignment.refine import nearest_dip, smooth_levels
+from alignment.refine import Reach, nearest_dip, smooth_levels
 from alignment.types import Refinement
 
 logger = logging.getLogger(__name__)
@@ -730,7 +730,7 @@ def close_voiced_gaps(
     """A gap between two words with no pause in it, longer than a stop's closure, is the
     first word's held last sound: the word ends where the next starts."""
     shortest_s, longest_s = opts.min_closed_gap_s, opts.close_gap_s
-    reaches_into = _Reach(pauses)
+    reaches_into = Reach(pauses)
     out = list(words)
     for k in range(len(out) - 1):
         (span, how), (following, _) = out[k], out[k + 1]
@@ -740,22 +740,6 @@ def close_voiced_gaps(
         if shortest_s < gap <= longest_s and not reaches_into(span[1], following[0]):
             out[k] = ((span[0], following[0]), how)
     return out
-
-
-class _Reach:
-    """Whether any of some spans (in any order, overlapping or not) reaches into the open
-    stretch (lo, hi): a span starting before hi and ending after lo. A bisection over the
-    starts, with the latest end so far, instead of a look at every span (a 45-minute
-    episode has some 7,000 words and 1,600 pauses)."""
-
-    def __init__(self, spans: Sequence[Span]) -> None:
-        ordered = sorted(spans)
-        self._starts = [start for start, _ in ordered]
-        self._latest_end = list(itertools.accumulate((end for _, end in ordered), max))
-
-    def __call__(self, lo: float, hi: float) -> bool:
-        before = bisect_left(self._starts, hi)
-        return before > 0 and self._latest_end[before - 1] > lo
 
 
 def _ext(chunk: Chunk) -> tuple[float, float]:

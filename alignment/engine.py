@@ -473,10 +473,12 @@ def _detect_language(
     duration_s = len(samples) / SAMPLE_RATE
     loud = np.flatnonzero(levels > -50.0)
     speech_s = float(loud[0]) * LEVEL_FRAME_S if len(loud) else 0.0
-    start_s = next_sound(levels, 0.0, options.tunables.silence_db, duration_s)
-    first_window = start_s
-    if start_s >= duration_s or speech_s - start_s > options.tunables.detect_in_first_window_s:
-        start_s = max(0.0, speech_s - 0.5)
+    first_window = next_sound(levels, 0.0, options.tunables.silence_db, duration_s)
+    shared = (
+        first_window < duration_s
+        and speech_s - first_window <= options.tunables.detect_in_first_window_s
+    )
+    start_s = first_window if shared else max(0.0, speech_s - 0.5)
     span = (start_s, min(start_s + options.window_s, duration_s))
     window = WindowAligner(model, Tokenizer(model.whisper.hf_tokenizer, True, "transcribe", "en"))
     encoded = TimedWindowModel(window, stages).encode(samples, [span])[0]
@@ -484,16 +486,17 @@ def _detect_language(
         ctranslate2.StorageView.from_array(encoded.encoder_output)
     )[0]
     token, probability = ranked[0]
+    language = str(token)[2:-2]
     logger.debug(
         "language %s (%.2f) from %.2f-%.2f s: %s",
-        str(token)[2:-2],
+        language,
         probability,
         *span,
         "the walk's first window, encoded once"
-        if start_s == first_window
+        if shared
         else f"speech starts {speech_s - first_window:.1f} s into the first window, so its own",
     )
-    return str(token)[2:-2], encoded
+    return language, encoded
 
 
 def is_known_language(code: str) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from alignment.audio import LEVEL_FRAME_S, Levels, speech_threshold_db
+from alignment.audio import LEVEL_FRAME_S, Levels, Span, speech_threshold_db
 from alignment.sync import Placement
 
 #: How late each model family's cross-attention word starts run, in seconds (negative: early).
@@ -107,13 +110,27 @@ class _Pauses:
         return chosen
 
 
+class Reach:
+    """Whether any of some spans (in any order, overlapping or not) reaches into the open
+    stretch (lo, hi): a span starting before hi and ending after lo. A bisection over the
+    starts, with the latest end so far, instead of a look at every span: a 45-minute
+    episode has some 7,000 words and 1,600 pauses, and the look grew with the square of the
+    length (10 s of the acoustic pass at 3 h)."""
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        ordered = sorted(spans)
+        self._starts = [start for start, _ in ordered]
+        self._latest_end = list(itertools.accumulate((end for _, end in ordered), max))
+
+    def __call__(self, lo: float, hi: float) -> bool:
+        before = bisect_left(self._starts, hi)
+        return before > 0 and self._latest_end[before - 1] > lo
+
+
 def merge_pauses(energy: list[Pause], extra: list[tuple[float, float]]) -> list[Pause]:
     """Energy pauses (sharp edges), plus the other detector's pauses where energy saw none."""
-    added = [
-        Pause(start, end)
-        for start, end in extra
-        if not any(p.start < end and start < p.end for p in energy)
-    ]
+    reaches_into = Reach([(p.start, p.end) for p in energy])
+    added = [Pause(start, end) for start, end in extra if not reaches_into(start, end)]
     return sorted(energy + added, key=lambda p: p.start)
 
 

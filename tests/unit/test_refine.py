@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alignment.audio import LEVEL_FRAME_S
 from alignment.refine import find_pauses, refine
@@ -59,6 +61,26 @@ def test_vad_pauses_only_fill_in_where_energy_saw_none() -> None:
     energy = [Pause(1.0, 1.4), Pause(3.0, 3.2)]
     merged = merge_pauses(energy, [(0.95, 1.5), (2.0, 2.3)])
     assert [(p.start, p.end) for p in merged] == [(1.0, 1.4), (2.0, 2.3), (3.0, 3.2)]
+
+
+_edges = st.floats(0.0, 20.0, allow_nan=False).map(lambda t: round(t, 2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(_edges, _edges), max_size=15),
+    st.lists(st.tuples(_edges, _edges), max_size=15),
+)
+def test_a_vad_pause_is_added_unless_some_energy_pause_overlaps_it(
+    energy_edges: list[tuple[float, float]], extra_edges: list[tuple[float, float]]
+) -> None:
+    from alignment.refine import Pause, merge_pauses
+
+    energy = sorted((Pause(min(a, b), max(a, b)) for a, b in energy_edges), key=lambda p: p.start)
+    extra = [(min(a, b), max(a, b)) for a, b in extra_edges]
+    merged = merge_pauses(energy, extra)
+    added = [Pause(a, b) for a, b in extra if not any(p.start < b and a < p.end for p in energy)]
+    assert merged == sorted(energy + added, key=lambda p: p.start)
 
 
 def test_vad_finds_the_pauses_of_real_speech() -> None:
