@@ -13,6 +13,8 @@ from alignment.acoustic import (
     AcousticOptions,
     AcousticRefiner,
     close_voiced_gaps,
+    hiss_over_voice_db,
+    onto_hiss,
     plan_chunks,
     snap_to_pauses,
 )
@@ -130,6 +132,65 @@ def test_a_voiced_gap_goes_to_the_word_before_a_closure_or_a_pause_does_not() ->
     ]
     closed = close_voiced_gaps(words, [(1.3, 1.5)], AcousticOptions())
     assert [span for span, _ in closed] == [(0.0, 0.7), (0.7, 0.9), (0.95, 1.2), (1.6, 1.8)]
+
+
+def _voice_then_hiss(hiss_from: float, hiss_to: float, length: float = 1.0) -> Samples:
+    """A voiced hum (150 Hz and its harmonics) with a burst of hiss (white noise above
+    4 kHz, louder than the hum there) in [hiss_from, hiss_to)."""
+    t = np.arange(round(length * SAMPLE_RATE)) / SAMPLE_RATE
+    voice = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 6))
+    samples = 0.1 * voice
+    noise = np.random.default_rng(7).standard_normal(len(t))
+    spectrum = np.fft.rfft(noise)
+    spectrum[np.fft.rfftfreq(len(t), 1 / SAMPLE_RATE) < 4000] = 0
+    hiss = np.fft.irfft(spectrum, len(t))
+    inside = (t >= hiss_from) & (t < hiss_to)
+    samples[inside] = 0.01 * voice[inside] + 0.3 * hiss[inside] / np.std(hiss)
+    return samples.astype(np.float32)
+
+
+def test_hiss_is_measured_against_the_voice_band() -> None:
+    samples = _voice_then_hiss(0.3, 0.5)
+    tilt = hiss_over_voice_db(samples, 0, 200)  # 5 ms frames
+    assert len(tilt) == 199  # the last 10 ms window would run past the end
+    assert np.all(tilt[62:98] > 20) and np.all(tilt[:58] < -20) and np.all(tilt[102:] < -20)
+    assert len(hiss_over_voice_db(samples, 300, 400)) == 0
+
+
+def test_a_sibilant_starts_where_its_hiss_does() -> None:
+    samples = _voice_then_hiss(0.3, 0.5)
+    opts = AcousticOptions()
+
+    def moved(word_before: tuple[float, float], start: float, first: str = "S") -> list:
+        words: list[tuple[tuple[float, float] | None, Refinement]] = [
+            (word_before, "acoustic"),
+            ((start, 0.8), "acoustic"),
+        ]
+        return [span for span, _ in onto_hiss(words, samples, ["AH", first], opts)]
+
+    # The path put "so" at the end of its hiss: it starts at the hiss, and the word before
+    # ends there.
+    before, so = moved((0.0, 0.46), 0.46)
+    assert abs(so[0] - 0.3) <= 0.006 and abs(before[1] - so[0]) < 1e-9
+    assert before[0] == 0.0 and so[1] == 0.8
+    # Not a sibilant, or a start outside the hiss: no move.
+    assert moved((0.0, 0.46), 0.46, "G") == [(0.0, 0.46), (0.46, 0.8)]
+    assert moved((0.0, 0.25), 0.55) == [(0.0, 0.25), (0.55, 0.8)]
+    # At most `hiss_reach_s` back, and never into the first `min_word_s` of the word before.
+    assert abs(moved((0.0, 0.46), 0.49)[1][0] - 0.29) <= 0.006
+    short = AcousticOptions(hiss_reach_s=0.1)
+    words: list[tuple[tuple[float, float] | None, Refinement]] = [
+        ((0.0, 0.46), "acoustic"),
+        ((0.46, 0.8), "acoustic"),
+    ]
+    assert abs(onto_hiss(words, samples, ["AH", "S"], short)[1][0][0] - 0.36) <= 0.006
+    assert abs(moved((0.33, 0.46), 0.46)[1][0] - 0.36) <= 0.006
+    # A word with signal times (no acoustic path) keeps them.
+    kept: list[tuple[tuple[float, float] | None, Refinement]] = [
+        ((0.0, 0.46), "acoustic"),
+        ((0.46, 0.8), "signal"),
+    ]
+    assert onto_hiss(kept, samples, ["AH", "S"], opts) == kept
 
 
 _times = st.floats(0.0, 10.0, allow_nan=False).map(lambda t: round(t, 2))
