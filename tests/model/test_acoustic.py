@@ -60,6 +60,18 @@ def test_a_word_starting_with_a_hiss_starts_where_the_hiss_does(aligner: Aligner
     assert really.end is not None and really.end <= slow.start
 
 
+def test_a_word_after_a_pause_starts_where_the_voice_resumes(aligner: Aligner) -> None:
+    # "um" and a soft "lower", each after a pause: the phone model's spikes for them come
+    # 140 and 180 ms late; the voice-activity model hears where they start.
+    sample = load_sample("real_mfa")
+    result = aligner.align(sample.audio, sample.text)
+    spoken = [w for w in result.words if w.status != "non_speech"]
+    for word, truth in zip(spoken, sample.truth, strict=True):
+        if truth["word"] in ("lower", "um") and truth["start"] is not None and truth["start"] < 13:
+            assert word.text == truth["word"] and word.start is not None
+            assert abs(word.start - truth["start"]) <= 0.07, word
+
+
 def test_every_word_says_which_refinement_it_got(aligner: Aligner) -> None:
     sample = load_sample("numbers_and_symbols")
     result = aligner.align(sample.audio, sample.text)

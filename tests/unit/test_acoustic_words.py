@@ -15,6 +15,7 @@ from alignment.acoustic import (
     close_voiced_gaps,
     hiss_over_voice_db,
     onto_hiss,
+    onto_voice_onsets,
     plan_chunks,
     snap_to_pauses,
 )
@@ -191,6 +192,37 @@ def test_a_sibilant_starts_where_its_hiss_does() -> None:
         ((0.46, 0.8), "signal"),
     ]
     assert onto_hiss(kept, samples, ["AH", "S"], opts) == kept
+
+
+def test_a_start_moves_back_to_where_the_voice_resumes_after_a_pause() -> None:
+    opts = AcousticOptions()
+    unvoiced = [(2.0, 2.3), (0.5, 0.7), (3.4, 3.6)]  # any order
+
+    def start(word: tuple[float, float], before: tuple[float, float] = (0.0, 0.4)) -> float:
+        words: list[tuple[tuple[float, float] | None, Refinement]] = [
+            (before, "acoustic"),
+            (None, "not_found"),  # a word with no time is no word before
+            (word, "acoustic"),
+        ]
+        out = onto_voice_onsets(words, unvoiced, opts)
+        assert out[0] == words[0] and out[1] == words[1]
+        span = out[2][0]
+        assert span is not None and span[1] == word[1]
+        return span[0]
+
+    assert start((0.82, 1.0)) == 0.7  # 120 ms after the voice resumed
+    assert start((0.73, 1.0)) == 0.73  # within the voice-activity model's steps
+    assert start((0.9, 1.0)) == 0.9  # beyond the reach: the voice there is another word's
+    # The pause must lie between the two words: not under the word before.
+    assert start((0.82, 1.0), before=(0.0, 0.6)) == 0.82
+    assert start((2.42, 2.6), before=(1.0, 1.99)) == 2.3
+    # Only the last pause before the word counts.
+    assert start((3.72, 3.9), before=(1.0, 1.99)) == 3.6
+    signal: list[tuple[tuple[float, float] | None, Refinement]] = [
+        ((0.0, 0.4), "acoustic"),
+        ((0.82, 1.0), "signal"),
+    ]
+    assert onto_voice_onsets(signal, unvoiced, opts) == signal
 
 
 _times = st.floats(0.0, 10.0, allow_nan=False).map(lambda t: round(t, 2))
