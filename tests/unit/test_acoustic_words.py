@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Sequence
 
@@ -14,6 +15,7 @@ from alignment.acoustic import (
     AcousticRefiner,
     close_voiced_gaps,
     hiss_over_voice_db,
+    in_order,
     onto_hiss,
     onto_voice_onsets,
     plan_chunks,
@@ -158,48 +160,110 @@ def test_hiss_is_measured_against_the_voice_band() -> None:
     assert len(hiss_over_voice_db(samples, 300, 400)) == 0
 
 
+Words = list[tuple[tuple[float, float] | None, Refinement]]
+
+
+def _spelled(*first_phones: str) -> list[tuple[str, list[str]]]:
+    return [("word", [phone, "AH"] if phone else []) for phone in first_phones]
+
+
 def test_a_sibilant_starts_where_its_hiss_does() -> None:
     samples = _voice_then_hiss(0.3, 0.5)
     opts = AcousticOptions()
 
-    def moved(word_before: tuple[float, float], start: float, first: str = "S") -> list:
-        words: list[tuple[tuple[float, float] | None, Refinement]] = [
-            (word_before, "acoustic"),
-            ((start, 0.8), "acoustic"),
-        ]
-        return [span for span, _ in onto_hiss(words, samples, ["AH", first], opts)]
+    def moved(
+        word_before: tuple[float, float],
+        start: float,
+        first: str = "S",
+        pauses: Sequence[tuple[float, float]] = (),
+        options: AcousticOptions = opts,
+    ) -> list[tuple[float, float] | None]:
+        words: Words = [(word_before, "acoustic"), ((start, 0.8), "acoustic")]
+        out = onto_hiss(words, samples, _spelled("AH", first), pauses, options)
+        return [span for span, _ in out]
 
-    # The path put "so" at the end of its hiss: it starts at the hiss, and the word before
-    # ends there.
-    before, so = moved((0.0, 0.46), 0.46)
-    assert abs(so[0] - 0.3) <= 0.006 and abs(before[1] - so[0]) < 1e-9
-    assert before[0] == 0.0 and so[1] == 0.8
-    # Not a sibilant, or a start outside the hiss: no move.
+    # The path put "so" at the end of its hiss: it starts where the first 10 ms window
+    # takes in hiss (0.295 s for a hiss from 0.3 s), and the word before ends there.
+    assert moved((0.0, 0.46), 0.46) == [(0.0, 0.295), (0.295, 0.8)]
+    assert moved((0.0, 0.25), 0.46) == [(0.0, 0.25), (0.295, 0.8)]
+    # Not a sibilant, a word the lexicon cannot spell, or a start outside the hiss: no move.
     assert moved((0.0, 0.46), 0.46, "G") == [(0.0, 0.46), (0.46, 0.8)]
+    assert moved((0.0, 0.46), 0.46, "") == [(0.0, 0.46), (0.46, 0.8)]
     assert moved((0.0, 0.25), 0.55) == [(0.0, 0.25), (0.55, 0.8)]
-    # At most `hiss_reach_s` back, and never into the first `min_word_s` of the word before.
-    assert abs(moved((0.0, 0.46), 0.49)[1][0] - 0.29) <= 0.006
-    short = AcousticOptions(hiss_reach_s=0.1)
-    words: list[tuple[tuple[float, float] | None, Refinement]] = [
-        ((0.0, 0.46), "acoustic"),
-        ((0.46, 0.8), "acoustic"),
+    # At most `hiss_reach_s` back; never within `min_word_s` of the word before's start,
+    # nor back into a pause.
+    assert moved((0.0, 0.46), 0.46, options=AcousticOptions(hiss_reach_s=0.1)) == [
+        (0.0, 0.36),
+        (0.36, 0.8),
     ]
-    assert abs(onto_hiss(words, samples, ["AH", "S"], short)[1][0][0] - 0.36) <= 0.006
-    assert abs(moved((0.33, 0.46), 0.46)[1][0] - 0.36) <= 0.006
-    # A word with signal times (no acoustic path) keeps them.
-    kept: list[tuple[tuple[float, float] | None, Refinement]] = [
-        ((0.0, 0.46), "acoustic"),
-        ((0.46, 0.8), "signal"),
+    assert moved((0.33, 0.46), 0.46) == [(0.33, 0.36), (0.36, 0.8)]
+    assert moved((0.0, 0.2), 0.46, pauses=[(0.1, 0.2), (0.25, 0.38)]) == [(0.0, 0.2), (0.38, 0.8)]
+    assert moved((0.0, 0.2), 0.46, pauses=[(0.4, 0.6)]) == [(0.0, 0.2), (0.46, 0.8)]
+    # A word with signal times (no acoustic path) keeps them; so does a first word's start
+    # at the very end of the recording (no whole window there).
+    kept: Words = [((0.0, 0.46), "acoustic"), ((0.46, 0.8), "signal")]
+    assert onto_hiss(kept, samples, _spelled("AH", "S"), [], opts) == kept
+    last: Words = [((0.995, 1.0), "acoustic")]
+    assert onto_hiss(last, samples, _spelled("S"), [], opts) == last
+
+
+def test_a_first_word_in_its_hiss_moves_too() -> None:
+    words: Words = [(None, "not_found"), ((0.46, 0.8), "acoustic")]
+    out = onto_hiss(words, _voice_then_hiss(0.3, 0.5), _spelled("AH", "S"), [], AcousticOptions())
+    assert out == [(None, "not_found"), ((0.295, 0.8), "acoustic")]
+
+
+_starts = st.floats(0.0, 1.2, allow_nan=False).map(lambda t: round(t, 3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.tuples(_starts, st.floats(0.0, 0.4).map(lambda t: round(t, 3)), st.booleans()),
+        ),
+        max_size=8,
+    ),
+    st.lists(st.sampled_from(["S", "Z", "AH", ""]), min_size=8, max_size=8),
+    st.lists(_starts, max_size=6),
+    st.floats(0.0, 1.0),
+)
+def test_the_hiss_and_voice_steps_keep_words_in_order(
+    drawn: list[tuple[float, float, bool] | None],
+    phones: list[str],
+    edges: list[float],
+    hiss_from: float,
+) -> None:
+    opts = AcousticOptions()
+    words: Words = [
+        ((d[0], d[0] + d[1]), "acoustic" if d[2] else "signal") if d else (None, "not_found")
+        for d in drawn
     ]
-    assert onto_hiss(kept, samples, ["AH", "S"], opts) == kept
+    ordered = in_order(words, opts.min_word_s)  # as the pass gives them to these steps
+    points = sorted(set(edges))
+    gaps = [(a, b) for a, b in zip(points[::2], points[1::2], strict=False) if b > a]
+    samples = _voice_then_hiss(hiss_from, hiss_from + 0.3, 1.3)
+    out = onto_voice_onsets(
+        onto_hiss(ordered, samples, _spelled(*phones[: len(words)]), gaps, opts), gaps, opts
+    )
+    assert [how for _, how in out] == [how for _, how in ordered]
+    spans = [span for span, _ in out]
+    for span, was in zip(spans, [span for span, _ in ordered], strict=True):
+        assert (span is None) == (was is None)
+        if span is not None and was is not None:
+            assert span[1] > span[0] and span[0] <= was[0] and span[1] <= was[1]
+    timed = [span for span in spans if span is not None]
+    for first, second in itertools.pairwise(timed):
+        assert second[0] >= first[1] - 1e-9 and second[0] > first[0]
 
 
 def test_a_start_moves_back_to_where_the_voice_resumes_after_a_pause() -> None:
     opts = AcousticOptions()
-    unvoiced = [(2.0, 2.3), (0.5, 0.7), (3.4, 3.6)]  # any order
+    unvoiced = [(0.5, 0.7), (2.0, 2.3), (3.4, 3.6)]
 
     def start(word: tuple[float, float], before: tuple[float, float] = (0.0, 0.4)) -> float:
-        words: list[tuple[tuple[float, float] | None, Refinement]] = [
+        words: Words = [
             (before, "acoustic"),
             (None, "not_found"),  # a word with no time is no word before
             (word, "acoustic"),
@@ -211,18 +275,19 @@ def test_a_start_moves_back_to_where_the_voice_resumes_after_a_pause() -> None:
         return span[0]
 
     assert start((0.82, 1.0)) == 0.7  # 120 ms after the voice resumed
-    assert start((0.73, 1.0)) == 0.73  # within the voice-activity model's steps
+    assert start((0.85, 1.0)) == 0.7  # the reach, exactly
+    assert start((0.74, 1.0)) == 0.74  # the voice-activity model's step, exactly: no move
     assert start((0.9, 1.0)) == 0.9  # beyond the reach: the voice there is another word's
     # The pause must lie between the two words: not under the word before.
     assert start((0.82, 1.0), before=(0.0, 0.6)) == 0.82
-    assert start((2.42, 2.6), before=(1.0, 1.99)) == 2.3
+    assert start((2.45, 2.6), before=(1.0, 1.99)) == 2.3
     # Only the last pause before the word counts.
-    assert start((3.72, 3.9), before=(1.0, 1.99)) == 3.6
-    signal: list[tuple[tuple[float, float] | None, Refinement]] = [
-        ((0.0, 0.4), "acoustic"),
-        ((0.82, 1.0), "signal"),
-    ]
+    assert start((3.75, 3.9), before=(1.0, 1.99)) == 3.6
+    signal: Words = [((0.0, 0.4), "acoustic"), ((0.82, 1.0), "signal")]
     assert onto_voice_onsets(signal, unvoiced, opts) == signal
+    # The word before may be a signal word: only the moved word's refinement matters.
+    after_signal: Words = [((0.0, 0.4), "signal"), ((0.82, 1.0), "acoustic")]
+    assert onto_voice_onsets(after_signal, unvoiced, opts)[1] == ((0.7, 1.0), "acoustic")
 
 
 _times = st.floats(0.0, 10.0, allow_nan=False).map(lambda t: round(t, 2))
