@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from alignment import Aligner, AlignmentOptions, AlignmentResult
-from alignment.acoustic import AcousticOptions, AcousticRefiner
+from alignment.acoustic import (
+    G2P_FILES,
+    MODEL_PACKAGE,
+    VOCAB_FILE,
+    AcousticOptions,
+    AcousticRefiner,
+    GraphemeModel,
+    ipa_to_arpabet,
+)
 from alignment.audio import SAMPLE_RATE, load_audio
 from alignment.lexicon import Lexicon
 from alignment.sphinx import SphinxAligner
@@ -166,3 +178,35 @@ def test_the_second_aligner_times_real_words_or_says_it_cannot() -> None:
     # The same words in a tenth of a second of audio: no path, and it says so.
     assert second.align(piece[: SAMPLE_RATE // 10], start_s, words) is None
     assert second.align(piece, start_s, [("xq", [])]) is None
+
+
+def test_guessed_words_are_hamas_guesses_without_rebuilding_its_maps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hama import G2PModel
+    from hama.vocab import Vocabulary
+
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    assert spec is not None and spec.origin is not None
+    folder = Path(spec.origin).parent
+    encoder, decoder = (folder / name for name in G2P_FILES)
+    shipped = G2PModel(
+        encoder_model_path=encoder, decoder_step_model_path=decoder, vocab_path=folder / VOCAB_FILE
+    )
+    ours = GraphemeModel()
+    words = ["podalign", "zelensky", "yknow", "ollama", "kubernetes", "fresnel", "o'brien"]
+    expected = [ipa_to_arpabet([a.phoneme for a in shipped.predict(w).alignments]) for w in words]
+    assert any(phones for phones in expected)
+    built: list[str] = []
+
+    def counting(build: Callable[[Vocabulary], dict[str, int]]) -> property:
+        def counted(vocabulary: Vocabulary) -> dict[str, int]:
+            built.append("map")
+            return build(vocabulary)
+
+        return property(counted)
+
+    for name in ("encoder_token_to_id", "decoder_token_to_id"):
+        monkeypatch.setattr(Vocabulary, name, counting(getattr(Vocabulary, name).fget))
+    assert [ours.phones(w) for w in words] == expected
+    assert built == []  # hama's vocabulary builds a map at every lookup: 2 ms a letter
