@@ -219,7 +219,7 @@ class Aligner:
             signal = _Signal(levels, samples, vad.finish(samples) if vad is not None else None)
             clock = time.perf_counter()
             aligner, lang, detected = self._window_aligner(
-                model, signal, (language or self.options.language, how), stages
+                model, signal, language or self.options.language, stages
             )
             with self._recording_frames(samples, (lang, how), stages) as frames:
                 signal = replace(signal, frames=frames)
@@ -353,15 +353,10 @@ class Aligner:
         return 0.03 if self.model.multilingual else 0.1
 
     def _window_aligner(
-        self,
-        model: LoadedModel,
-        signal: _Signal,
-        language_and_refine: tuple[str | None, Refinement],
-        stages: StageClock,
+        self, model: LoadedModel, signal: _Signal, language: str | None, stages: StageClock
     ) -> tuple[WindowAligner, str, list[EncodedWindow]]:
         """The window model for the language (detected when not given), and the windows
         encoded to detect it, for the walk to use rather than encode again."""
-        language, how = language_and_refine
         hf_tokenizer = model.whisper.hf_tokenizer
         if not model.multilingual:
             if language not in (None, "en"):
@@ -369,8 +364,11 @@ class Aligner:
                     f"The model {model.name!r} only knows English; for {language!r} use a "
                     "multilingual model such as base, small or large-v3."
                 )
-            tokenizer = Tokenizer(hf_tokenizer, False, "transcribe", "en")
-            return WindowAligner(model, tokenizer, _tail_padding("en", how)), "en", []
+            return (
+                WindowAligner(model, Tokenizer(hf_tokenizer, False, "transcribe", "en")),
+                "en",
+                [],
+            )
         detected: list[EncodedWindow] = []
         if language is None:
             language, window = _detect_language(model, signal, self._sync_options(), stages)
@@ -380,8 +378,8 @@ class Aligner:
                 f"{language!r} is not a language Whisper knows; use an ISO 639-1 code such as "
                 "en, es or de, or leave it out to detect it."
             )
-        tokenizer = Tokenizer(hf_tokenizer, True, "transcribe", language)
-        return WindowAligner(model, tokenizer, _tail_padding(language, how)), language, detected
+        aligner = WindowAligner(model, Tokenizer(hf_tokenizer, True, "transcribe", language))
+        return aligner, language, detected
 
     def _words(
         self,
@@ -463,20 +461,6 @@ def _word(
     return Word(
         index, token.text, token.char_start, token.char_end, start, end, score, status, refinement
     )
-
-
-#: Silence after the audio of a window with less than 30 s of it (the recording's last),
-#: which is encoded that long rather than padded to 30 s, where the acoustic pass re-times
-#: the words: 0.1 s less of a 25 s recording's 0.7 with `base`. Whisper's own timing moves
-#: on a short window (with `signal` refinement it got worse on some recordings), so the
-#: other refinements keep 30 s windows; with the pass, the bench's words stayed the same
-#: (bench/RESULTS.md).
-TAIL_PADDING_S = 1.0
-
-
-def _tail_padding(language: str, how: Refinement) -> float | None:
-    retimed = how in ACOUSTIC_REFINEMENTS and language in ACOUSTIC_LANGUAGES
-    return TAIL_PADDING_S if retimed else None
 
 
 def _detect_language(

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from alignment import Aligner, AlignmentOptions, AlignmentResult
-from alignment import engine as engine_module
 from alignment.acoustic import (
     G2P_FILES,
     MODEL_PACKAGE,
@@ -21,7 +20,6 @@ from alignment.acoustic import (
     ipa_to_arpabet,
 )
 from alignment.audio import SAMPLE_RATE, load_audio
-from alignment.forced import EncodedWindow, WindowAligner, window_frames
 from alignment.lexicon import Lexicon
 from alignment.sphinx import SphinxAligner
 from tests.conftest import Sample, load_sample
@@ -212,43 +210,3 @@ def test_guessed_words_are_hamas_guesses_without_rebuilding_its_maps(
         monkeypatch.setattr(Vocabulary, name, counting(getattr(Vocabulary, name).fget))
     assert [ours.phones(w) for w in words] == expected
     assert built == []  # hama's vocabulary builds a map at every lookup: 2 ms a letter
-
-
-def test_the_last_window_is_encoded_short_only_where_the_acoustic_pass_retimes_it(
-    aligner: Aligner, signal_aligner: Aligner, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # One window holds the whole 26.7 s recording (the phone path hands it over to Whisper):
-    # with the acoustic pass it is encoded as its audio and 1 s of silence, not as 30 s.
-    sample = load_sample("real_mfa")
-    encoded: list[tuple[list[tuple[float, float]], int]] = []
-    encode = WindowAligner._encode
-
-    def recording(
-        self: WindowAligner, samples: np.ndarray, spans: list[tuple[float, float]], frames: int
-    ) -> list[EncodedWindow]:
-        encoded.append((spans, frames))
-        return encode(self, samples, spans, frames)
-
-    monkeypatch.setattr(WindowAligner, "_encode", recording)
-    short = aligner.align(sample.audio, sample.text)
-    assert encoded, "the phone path placed every word: this test needs Whisper's window"
-    (spans, frames), *_ = encoded
-    assert frames == window_frames(spans[0][1] - spans[0][0], engine_module.TAIL_PADDING_S) < 3000
-
-    encoded.clear()
-    signal_aligner.align(sample.audio, sample.text)
-    assert encoded and all(frames == 3000 for _, frames in encoded)
-
-    encoded.clear()
-    monkeypatch.setattr(engine_module, "TAIL_PADDING_S", None)
-    full = aligner.align(sample.audio, sample.text)
-    assert encoded and all(frames == 3000 for _, frames in encoded)
-    # The same words where they are (the pass re-times them), and no less precise.
-    moved = [
-        abs(float(a.start) - float(b.start))  # type: ignore[arg-type]
-        for a, b in zip(short.words, full.words, strict=True)
-        if a.start is not None and b.start is not None
-    ]
-    assert len(moved) == len([w for w in full.words if w.start is not None])
-    assert max(moved) <= 0.02
-    assert np.median(_start_errors_s(short, sample)) <= np.median(_start_errors_s(full, sample))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctranslate2
 import numpy as np
 
-from alignment.forced import encoder_array, window_frames
+from alignment.forced import encoder_array
 
 
 def test_bfloat16_encoder_output_becomes_float32() -> None:
@@ -22,13 +22,3 @@ def test_other_encoder_outputs_keep_their_type() -> None:
     half = ctranslate2.StorageView.from_array(values).to(ctranslate2.DataType.float16)
     assert encoder_array(half).dtype == np.float16
     np.testing.assert_array_equal(encoder_array(ctranslate2.StorageView.from_array(values)), values)
-
-
-def test_a_short_window_is_encoded_as_its_audio_and_the_padding() -> None:
-    assert window_frames(25.3, None) == 3000
-    assert window_frames(12.0, None) == 3000
-    assert window_frames(25.3, 1.0) == 2630
-    assert window_frames(25.31, 1.0) == 2632  # even: the encoder halves the frames
-    assert window_frames(29.0, 1.0) == 3000
-    assert window_frames(30.0, 1.0) == 3000
-    assert window_frames(0.5, 1.0) == 150
