@@ -83,6 +83,9 @@ class SyncTunables:
     little_heard_step_s: float = 2.0
     #: Heard words ending before this long after the last kept word's end are that word again.
     heard_again_s: float = 0.05
+    #: Seconds of sound after the last word a window's transcription reached, above which
+    #: the last window is transcribed again from there (its token budget ran out first).
+    unheard_sound_s: float = 1.0
     #: Least time a run of several words takes on average (speech averages 0.15–0.5 s).
     average_word_s: float = 0.1
     #: Median probability a longer run of forced words needs to be kept before a match.
@@ -685,12 +688,20 @@ class Synchronizer:
             self._heard = (window, self._aligner.transcribe(window))
         return self._heard[1]
 
+    def _heard_stopped_short(self, window: EncodedWindow, heard: list[TimedToken]) -> bool:
+        """Whether the transcription stopped (at its token budget) with sound left after it
+        in the window: what it did not reach may hold the text, also in the last window."""
+        return bool(heard) and (
+            self._sounding_s(heard[-1].end, window.end_s) > self._tune.unheard_sound_s
+        )
+
     def _nothing_matched(
         self, window: EncodedWindow, heard: list[TimedToken], limit: float, is_last: bool
     ) -> float:
-        if is_last:
+        little = len(heard) < self._sounding_s(window.start_s, limit) / 4.0
+        if is_last and (little or not self._heard_stopped_short(window, heard)):
             return window.end_s
-        if len(heard) < self._sounding_s(window.start_s, limit) / 4.0:
+        if little:
             # Whisper sometimes stops after a word or two: that says nothing about the
             # window, so move on only a little and look again; a little further each time
             # in a row (a long music bed must not make the walk crawl).

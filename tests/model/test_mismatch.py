@@ -92,3 +92,19 @@ def test_dropped_sentence_is_not_found(
     ]
     assert len(errors) >= 0.95 * len(later)
     assert float(np.median(errors)) <= 0.06
+
+
+def test_text_of_the_recording_s_end_only_is_found_there(
+    aligner: Aligner, short_clean: Sample
+) -> None:
+    """The transcript is the last sentence alone. The one window's transcription runs out of
+    tokens before that sentence; the walk looks again from where it stopped."""
+    last = [i for i, t in enumerate(short_clean.truth) if float(t["start"]) >= 20.4]  # type: ignore[arg-type]
+    text = " ".join(str(short_clean.truth[i]["word"]) for i in last)
+    result = aligner.align(short_clean.audio, text)
+    assert all(w.status == "aligned" for w in result.words)
+    errors = [
+        abs(float(w.start) - float(short_clean.truth[i]["start"]))  # type: ignore[arg-type]
+        for w, i in zip(result.words, last, strict=True)
+    ]
+    assert float(np.median(errors)) <= 0.06
