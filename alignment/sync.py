@@ -83,6 +83,9 @@ class SyncTunables:
     little_heard_step_s: float = 2.0
     #: Heard words ending before this long after the last kept word's end are that word again.
     heard_again_s: float = 0.05
+    #: Seconds of sound between the last placed word and fewer than `evidence_words` words
+    #: a window keeps, above which they are no evidence that the text is there.
+    lone_jump_sound_s: float = 2.0
     #: Seconds of sound after the last word a window's transcription reached, above which
     #: the last window is transcribed again from there (its token budget ran out first).
     unheard_sound_s: float = 1.0
@@ -464,6 +467,15 @@ class Synchronizer:
         if good < inside and (good > 0 or (prefix and not after_skip)):
             # (with none kept, the word follows the window's context: the last placed word)
             good += self._keep_last_before_sound(fresh, good, new)
+        if 0 < good < self._tune.evidence_words and self._passes_over_sound(fresh[0]):
+            logger.debug(
+                "window %.2f s: %d word(s) at %.2f s after %.1f s of sound: no evidence",
+                window.start_s,
+                good,
+                fresh[0].start,
+                self._sounding_s(self._placed_end(), fresh[0].start),
+            )
+            good = 0
         if good == 0:
             return None, fresh
         if after_skip:
@@ -536,6 +548,12 @@ class Synchronizer:
         while good > 0 and suspicious[good - 1]:
             good -= 1
         return good
+
+    def _passes_over_sound(self, word: TimedToken) -> bool:
+        """Whether the window's forced path reaches `word` over sound after the last placed
+        word: text placed after audio it does not hold (a lone last word of a transcript
+        that stops early lands on any later speech)."""
+        return self._sounding_s(self._placed_end(), word.start) > self._tune.lone_jump_sound_s
 
     def _late_clear_run(self, words: list[TimedToken], texts: list[str]) -> int:
         """A few unclear first words followed by a clear run (`clear_run_words` probable

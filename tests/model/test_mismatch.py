@@ -108,3 +108,18 @@ def test_text_of_the_recording_s_end_only_is_found_there(
         for w, i in zip(result.words, last, strict=True)
     ]
     assert float(np.median(errors)) <= 0.06
+
+
+def test_a_transcript_that_stops_early_leaves_no_word_on_later_speech(
+    aligner: Aligner, short_clean: Sample, tmp_path: Path
+) -> None:
+    """The text is the first eight words. On a 32 kbit/s mp3, Whisper's window put the lone
+    last word ("leave") on speech 20 s later, with a high score: no evidence."""
+    low = tmp_path / "low.mp3"
+    AudioSegment.from_file(short_clean.audio).export(low, format="mp3", bitrate="32k")
+    said = short_clean.truth[:8]
+    result = aligner.align(low, " ".join(str(t["word"]) for t in said))
+    placed = [(w, t) for w, t in zip(result.words, said, strict=True) if w.status == "aligned"]
+    assert len(placed) >= 7
+    for word, truth in placed:
+        assert abs(float(word.start) - float(truth["start"])) <= 0.3, word  # type: ignore[arg-type]
