@@ -18,6 +18,9 @@ _SPOKEN_MAX_S = 0.6
 #: A gap up to this many times what its unconfirmed words take to say is all speech: they
 #: share it. A longer one holds something else (music, an advert) that stays uncaptioned.
 _SPREAD_FACTOR = 1.5
+#: Unconfirmed words that would have to be said this many times faster than usual to fit
+#: their gap were not said there: they are not shown (a sentence the audio lacks).
+_CRAMMED_FACTOR = 3.0
 #: How many words after a label must include an aligned one for it to head a spoken turn.
 _TURN_PROBE_WORDS = 3
 _SENTENCE_END = (".", "!", "?", "…")
@@ -149,13 +152,26 @@ def _spoken_s(word: Word) -> float:
 def _placed(pending: list[_Pending], before: CueWord, gap_end: float) -> list[CueWord]:
     """Times for unconfirmed words between two aligned ones.
 
-    A gap no longer than they take to say is shared out by length. A longer one is not all
-    speech: the words that finish the sentence before the gap follow it, the rest lead into
+    A gap with less than a third of the time they take to say was not theirs: only the words
+    that lead into the word after it are shown, if they fit. A gap no longer than they take to
+    say is shared out by length. A longer one is not all speech: the words that finish the sentence before the gap follow it, the rest lead into
     the word after it, each for as long as it takes to say; the time between stays empty.
     """
     gap_start = before.end
     span = max(0.0, gap_end - gap_start)
     needed = [_spoken_s(p.word) for p in pending]
+    if span * _CRAMMED_FACTOR < sum(needed):
+        # Far too short for them: not said here (a sentence the audio lacks). Only the words
+        # that lead into the next aligned one (after the last sentence end or change of
+        # speaker) are shown, where they fit.
+        lead = _lead_in(pending)
+        wanted = sum(needed[lead:])
+        if lead == len(pending) or span * _CRAMMED_FACTOR < wanted:
+            return []
+        scale = min(1.0, span / wanted)
+        return _laid_out(
+            pending[lead:], [n * scale for n in needed[lead:]], gap_end - wanted * scale
+        )
     if span <= _SPREAD_FACTOR * sum(needed):
         scale = span / sum(needed)
         return _laid_out(pending, [n * scale for n in needed], gap_start)
@@ -164,6 +180,18 @@ def _placed(pending: list[_Pending], before: CueWord, gap_end: float) -> list[Cu
     return _laid_out(pending[:tail], needed[:tail], gap_start) + _laid_out(
         lead_in, needed[tail:], gap_end - sum(needed[tail:])
     )
+
+
+def _lead_in(pending: list[_Pending]) -> int:
+    """Where the pending words that lead into the next aligned word start: after the last
+    one that ends a sentence, at the last change of speaker or markup."""
+    start = 0
+    for position, item in enumerate(pending):
+        if item.after_markup or (position and item.turn != pending[position - 1].turn):
+            start = position
+        if item.word.text.rstrip("\"'”’»)]").endswith(_SENTENCE_END):
+            start = position + 1
+    return start
 
 
 def _sentence_tail(pending: list[_Pending], before: CueWord) -> int:

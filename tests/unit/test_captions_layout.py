@@ -241,6 +241,22 @@ def test_a_sentence_cut_by_a_gap_is_finished_before_it() -> None:
     assert then.end == pytest.approx(after[0].start)  # type: ignore[arg-type]
 
 
+def test_a_sentence_with_no_time_to_be_said_is_not_flashed() -> None:
+    # The audio lacks a sentence of the text, and the aligner missed the next sentence's first
+    # word: 0.27 s between two found words for eleven unconfirmed ones (3 s to say).
+    before = spoken("about the price of every crate.")
+    never = "This sentence was never spoken in the recording at all."
+    missed = [unplaced(text) for text in never.split()]
+    after = spoken("is loud, it smells of salt.", start_s=before[-1].end + 0.27)  # type: ignore[operator]
+    words = renumbered([*before, *missed, markup("BEN:"), unplaced("It"), *after])
+    shown = display_words(words)
+    assert [w.text for w in shown if w.status == "not_found"] == ["It"]
+    it = next(w for w in shown if w.text == "It")
+    assert before[-1].end <= it.start < it.end <= after[0].start  # type: ignore[operator]
+    for cue in cues_for(words):
+        assert cue.end - cue.start >= 1.0 - 1e-9, cue
+
+
 def test_no_cue_is_longer_than_the_maximum_even_for_a_drawn_out_word() -> None:
     words = renumbered([*spoken("Sooo", step_s=9.0), *spoken("there.", start_s=9.5)])
     assert all(c.end - c.start <= 7.0 + 1e-9 for c in cues_for(words))
