@@ -504,6 +504,12 @@ def is_known_language(code: str) -> bool:
     return code in _LANGUAGE_CODES
 
 
+def is_english_only(model: str) -> bool:
+    """Whether a model knows only English, as far as its name tells (Whisper's `.en` models:
+    `tiny.en`, `distil-small.en`); a folder says it only once loaded."""
+    return Path(model).name.endswith(".en")
+
+
 def check_options(options: AlignmentOptions) -> None:
     """Refuse options that cannot work, with invalid_option, before any model is loaded."""
     if not 1.0 <= options.window_s <= 30.0:

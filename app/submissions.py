@@ -9,7 +9,7 @@ from typing import Any
 
 from alignment import AlignmentError
 from alignment.audio import AudioProbe, inspect_audio
-from alignment.engine import is_known_language
+from alignment.engine import is_english_only, is_known_language
 from alignment.text import decode_transcript
 from alignment.types import REFINEMENTS
 from app.db import Job
@@ -92,6 +92,18 @@ def _model_and_language(service: Service, form: Submission) -> tuple[str, str | 
             422,
             "unsupported_language",
             f"{language!r} is not a language Whisper knows; use an ISO 639-1 code.",
+        )
+    if language not in (None, "en") and is_english_only(model):
+        others = [name for name in service.settings.models if not is_english_only(name)]
+        hint = (
+            f"choose a multilingual model: {others}"
+            if others
+            else "this service offers none that knows other languages (PODALIGN_MODELS)"
+        )
+        raise ApiError(
+            422,
+            "unsupported_language",
+            f"The model {model!r} only knows English; for {language!r} {hint}.",
         )
     return model, language
 

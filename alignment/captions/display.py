@@ -154,8 +154,9 @@ def _placed(pending: list[_Pending], before: CueWord, gap_end: float) -> list[Cu
 
     A gap with less than a third of the time they take to say was not theirs: only the words
     that lead into the word after it are shown, if they fit. A gap no longer than they take to
-    say is shared out by length. A longer one is not all speech: the words that finish the sentence before the gap follow it, the rest lead into
-    the word after it, each for as long as it takes to say; the time between stays empty.
+    say is shared out by length. A longer one is not all speech: the words that finish the
+    sentence before the gap follow it, the rest lead into the word after it, each for as long
+    as it takes to say; the time between stays empty.
     """
     gap_start = before.end
     span = max(0.0, gap_end - gap_start)

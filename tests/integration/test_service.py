@@ -167,6 +167,10 @@ def test_bad_input_gets_clear_errors(client: httpx.Client, tmp_path: Path) -> No
     assert _error(submit(client, audio=empty)) == (415, "audio_empty")
     assert _error(submit(client, text=" \n ")) == (422, "transcript_empty")
     assert _error(submit(client, text="ok", language="xx")) == (422, "unsupported_language")
+    # The default model, tiny.en, knows English only: refused at once, naming one that can.
+    spanish = submit(client, text="hola", language="es")
+    assert _error(spanish) == (422, "unsupported_language")
+    assert "'base'" in spanish.json()["error"]["message"]
     assert _error(submit(client, text="ok", model="large-v3")) == (422, "invalid_option")
     assert _error(submit(client, text="ok", metadata="{not json")) == (422, "invalid_option")
     assert _error(submit(client, text="ok", callback_url="ftp://x")) == (422, "invalid_option")
