@@ -170,10 +170,19 @@ class _Breaker:
             best = min(best, _LINE_BREAK_WEIGHT * self._breaks[b - 1] + balance + mid_line)
         return 0.0 if best == math.inf else best
 
+    def _abbreviation(self, text: str, after: str) -> bool:
+        """A full stop that ends an abbreviation, not a sentence: the text goes on in lower
+        case or with a number ("Elm St. before", "Jan. 15", "the S.V.O. report"), or it is a
+        title the language's list holds before a name ("Dr. Ellis")."""
+        if not text.endswith("."):
+            return False
+        first = _first_letter(after)
+        return first.islower() or first.isdigit() or _bare(text) in self.leading
+
     def break_cost(self, before: CueWord, after: CueWord) -> float:
         """How bad it is to end a cue or a line between these two words."""
         text = before.text.rstrip(_CLOSERS)
-        if text.endswith(_SENTENCE_END):
+        if text.endswith(_SENTENCE_END) and not self._abbreviation(text, after.text):
             return _COST_SENTENCE
         cost = _COST_PHRASE if _bare(after.text) in self.leading else _COST_PLAIN
         if text.endswith(_CLAUSE_END):
@@ -185,6 +194,10 @@ class _Breaker:
         if _bare(before.text) in self.leading:
             cost += _COST_LEADING_WORD
         return cost
+
+
+def _first_letter(text: str) -> str:
+    return next((ch for ch in text if ch.isalnum()), "")
 
 
 def _bare(text: str) -> str:

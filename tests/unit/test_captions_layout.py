@@ -63,6 +63,18 @@ def test_sentences_end_cues_when_both_do_not_fit() -> None:
     assert " ".join(cues[1]) == "Nobody had expected the storm to pass so quickly."
 
 
+def test_abbreviations_do_not_end_sentences() -> None:
+    words = spoken(
+        "Call Dr. Ellis at the office on Elm St. before Jan. 15 and send the S.V.O. report. "
+        "She will answer on Monday, she said."
+    )
+    for width in (20, 32, 42):
+        for cue in lines_of(words, max_chars_per_line=width, max_lines=1):
+            assert not cue[-1].endswith(("Dr.", "St.", "Jan.", "S.V.O.")), cue
+    # A real sentence end still ends a line.
+    assert any(line.endswith("report.") for cue in lines_of(words) for line in cue)
+
+
 def test_no_line_ends_on_an_article_or_preposition() -> None:
     text = (
         "We walked along the edge of the old canal towards the station and waited for "
