@@ -24,6 +24,8 @@ _CRAMMED_FACTOR = 3.0
 #: How many words after a label must include an aligned one for it to head a spoken turn.
 _TURN_PROBE_WORDS = 3
 _SENTENCE_END = (".", "!", "?", "…")
+#: What may follow a sentence's last word: quotes and brackets.
+_CLOSERS = "\"'”’»)]"
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,10 @@ def _placed(pending: list[_Pending], before: CueWord, gap_end: float) -> list[Cu
     )
 
 
+def _ends_sentence(text: str) -> bool:
+    return text.rstrip(_CLOSERS).endswith(_SENTENCE_END)
+
+
 def _lead_in(pending: list[_Pending]) -> int:
     """Where the pending words that lead into the next aligned word start: after the last
     one that ends a sentence, at the last change of speaker or markup."""
@@ -190,19 +196,19 @@ def _lead_in(pending: list[_Pending]) -> int:
     for position, item in enumerate(pending):
         if item.after_markup or (position and item.turn != pending[position - 1].turn):
             start = position
-        if item.word.text.rstrip("\"'”’»)]").endswith(_SENTENCE_END):
+        if _ends_sentence(item.word.text):
             start = position + 1
     return start
 
 
 def _sentence_tail(pending: list[_Pending], before: CueWord) -> int:
     """How many of the pending words finish the sentence the word before them started."""
-    if before.text.rstrip("\"'”’»)]").endswith(_SENTENCE_END):
+    if _ends_sentence(before.text):
         return 0
     for count, item in enumerate(pending, start=1):
         if item.turn != before.turn or item.after_markup:
             return count - 1
-        if item.word.text.rstrip("\"'”’»)]").endswith(_SENTENCE_END):
+        if _ends_sentence(item.word.text):
             return count
     return len(pending)
 
