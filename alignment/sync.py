@@ -467,15 +467,20 @@ class Synchronizer:
         if good < inside and (good > 0 or (prefix and not after_skip)):
             # (with none kept, the word follows the window's context: the last placed word)
             good += self._keep_last_before_sound(fresh, good, new)
-        if 0 < good < self._tune.evidence_words and self._passes_over_sound(fresh[0]):
-            logger.debug(
-                "window %.2f s: %d word(s) at %.2f s after %.1f s of sound: no evidence",
-                window.start_s,
-                good,
-                fresh[0].start,
-                self._sounding_s(self._placed_end(), fresh[0].start),
-            )
-            good = 0
+        if 0 < good < self._tune.evidence_words:
+            # Reached over sound after the last placed word: text placed after audio it does
+            # not hold (a lone last word of a transcript that stops early lands on any later
+            # speech), which a word or two is no evidence against.
+            sound = self._sounding_s(self._placed_end(), fresh[0].start)
+            if sound > self._tune.lone_jump_sound_s:
+                logger.debug(
+                    "window %.2f s: %d word(s) at %.2f s after %.1f s of sound: no evidence",
+                    window.start_s,
+                    good,
+                    fresh[0].start,
+                    sound,
+                )
+                good = 0
         if good == 0:
             return None, fresh
         if after_skip:
@@ -548,12 +553,6 @@ class Synchronizer:
         while good > 0 and suspicious[good - 1]:
             good -= 1
         return good
-
-    def _passes_over_sound(self, word: TimedToken) -> bool:
-        """Whether the window's forced path reaches `word` over sound after the last placed
-        word: text placed after audio it does not hold (a lone last word of a transcript
-        that stops early lands on any later speech)."""
-        return self._sounding_s(self._placed_end(), word.start) > self._tune.lone_jump_sound_s
 
     def _late_clear_run(self, words: list[TimedToken], texts: list[str]) -> int:
         """A few unclear first words followed by a clear run (`clear_run_words` probable
