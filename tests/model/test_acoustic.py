@@ -38,6 +38,13 @@ def _start_errors_s(result: AlignmentResult, sample: Sample) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
+def real_mfa(aligner: Aligner) -> tuple[Sample, AlignmentResult]:
+    """The real recording and its alignment with the default refinement (aligned once)."""
+    sample = load_sample("real_mfa")
+    return sample, aligner.align(sample.audio, sample.text)
+
+
+@pytest.fixture(scope="module")
 def signal_aligner() -> Aligner:
     engine = Aligner(AlignmentOptions(model="tiny.en", device=TEST_DEVICE, refine="signal"))
     _ = engine.model
@@ -45,10 +52,9 @@ def signal_aligner() -> Aligner:
 
 
 def test_real_speech_starts_are_tighter_than_signal_refinement(
-    aligner: Aligner, signal_aligner: Aligner
+    real_mfa: tuple[Sample, AlignmentResult], signal_aligner: Aligner
 ) -> None:
-    sample = load_sample("real_mfa")
-    acoustic = aligner.align(sample.audio, sample.text)
+    sample, acoustic = real_mfa
     signal = signal_aligner.align(sample.audio, sample.text)
     errors, before = _start_errors_s(acoustic, sample), _start_errors_s(signal, sample)
     # Signal refinement: median 50 ms, p90 170 ms on this recording.
@@ -59,11 +65,12 @@ def test_real_speech_starts_are_tighter_than_signal_refinement(
     assert acoustic.options.refine == "acoustic"
 
 
-def test_a_word_starting_with_a_hiss_starts_where_the_hiss_does(aligner: Aligner) -> None:
+def test_a_word_starting_with_a_hiss_starts_where_the_hiss_does(
+    real_mfa: tuple[Sample, AlignmentResult],
+) -> None:
     # "slow" follows a drawn-out "really": the model's spike for its /s/ comes at the end of
     # the hiss (150 ms late without the hiss step).
-    sample = load_sample("real_mfa")
-    result = aligner.align(sample.audio, sample.text)
+    sample, result = real_mfa
     spoken = [w for w in result.words if w.status != "non_speech"]
     index = next(i for i, ref in enumerate(sample.truth) if ref["word"] == "slow")
     slow, really, truth = spoken[index], spoken[index - 1], sample.truth[index]["start"]
@@ -72,11 +79,12 @@ def test_a_word_starting_with_a_hiss_starts_where_the_hiss_does(aligner: Aligner
     assert really.end is not None and really.end <= slow.start
 
 
-def test_a_word_after_a_pause_starts_where_the_voice_resumes(aligner: Aligner) -> None:
+def test_a_word_after_a_pause_starts_where_the_voice_resumes(
+    real_mfa: tuple[Sample, AlignmentResult],
+) -> None:
     # "um" and a soft "lower", each after a pause: the phone model's spikes for them come
     # 140 and 180 ms late; the voice-activity model hears where they start.
-    sample = load_sample("real_mfa")
-    result = aligner.align(sample.audio, sample.text)
+    sample, result = real_mfa
     spoken = [w for w in result.words if w.status != "non_speech"]
     for word, truth in zip(spoken, sample.truth, strict=True):
         if truth["word"] in ("lower", "um") and truth["start"] is not None and truth["start"] < 13:
@@ -144,9 +152,11 @@ def test_refine_none_leaves_whisper_times(short_clean: Sample) -> None:
     assert {w.refinement for w in result.words if w.status == "aligned"} == {"none"}
 
 
-def test_refine_precise_tightens_real_speech_starts(aligner: Aligner) -> None:
-    sample = load_sample("real_mfa")
-    alone = _start_errors_s(aligner.align(sample.audio, sample.text), sample)
+def test_refine_precise_tightens_real_speech_starts(
+    aligner: Aligner, real_mfa: tuple[Sample, AlignmentResult]
+) -> None:
+    sample, result = real_mfa
+    alone = _start_errors_s(result, sample)
     precise = aligner.align(sample.audio, sample.text, refine="precise")
     assert precise.options.refine == "precise"
     kinds = {w.refinement for w in precise.words if w.status == "aligned"}
