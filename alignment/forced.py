@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import ctranslate2
@@ -14,6 +15,7 @@ from alignment.weights import LoadedModel
 
 WINDOW_SAMPLES = 30 * SAMPLE_RATE
 MEL_FRAMES_PER_S = 100
+HOP_SAMPLES = SAMPLE_RATE // MEL_FRAMES_PER_S
 TOKENS_PER_S = 50  # encoder positions per second
 MAX_TEXT_TOKENS = 440  # the decoder sees at most 448 positions, the prompt included
 MEDIAN_FILTER_WIDTH = 7
@@ -45,16 +47,39 @@ class TimedToken:
 class WindowAligner:
     """Runs the model on windows; holds no state between windows."""
 
-    def __init__(self, model: LoadedModel, tokenizer: Tokenizer) -> None:
+    def __init__(
+        self, model: LoadedModel, tokenizer: Tokenizer, tail_padding_s: float | None = None
+    ) -> None:
+        """`tail_padding_s`: a window with less than 30 s of audio is encoded as its audio
+        and this much silence, not padded to 30 s (the encoder's time grows with its
+        frames); None: every window is 30 s."""
         self._model = model
         self._tokenizer = tokenizer
+        self._tail_padding_s = tail_padding_s
+
+    def with_tail_padding(self, tail_padding_s: float | None) -> WindowAligner:
+        """The same aligner, encoding short windows as their audio and `tail_padding_s`."""
+        return WindowAligner(self._model, self._tokenizer, tail_padding_s)
 
     def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
-        """Encode windows [(start_s, end_s), …] of `samples` in one batch."""
-        features = np.stack([self._features(samples, start, end) for start, end in spans])
-        whisper = self._model.whisper
-        output = whisper.model.encode(
-            ctranslate2.StorageView.from_array(features), to_cpu=self._model.device == "cuda"
+        """Encode windows [(start_s, end_s), …] of `samples`, in one batch per length."""
+        lengths = [window_frames(end - start, self._tail_padding_s) for start, end in spans]
+        out: dict[int, EncodedWindow] = {}
+        for length in dict.fromkeys(lengths):
+            batch = [i for i, frames in enumerate(lengths) if frames == length]
+            encoded = self._encode(samples, [spans[i] for i in batch], length)
+            out.update(zip(batch, encoded, strict=True))
+        return [out[i] for i in range(len(spans))]
+
+    def _encode(
+        self, samples: Samples, spans: list[tuple[float, float]], frames: int
+    ) -> list[EncodedWindow]:
+        features = np.stack(
+            [self._features(samples, start, end)[:, :frames] for start, end in spans]
+        )
+        output = self._model.whisper.model.encode(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features)),
+            to_cpu=self._model.device == "cuda",
         )
         encoded = encoder_array(output)
         return [
@@ -68,7 +93,7 @@ class WindowAligner:
         chunk = np.zeros(WINDOW_SAMPLES, dtype=np.float32)
         chunk[: last - first] = samples[first:last]
         mel = self._model.whisper.feature_extractor(chunk, padding=0)
-        return np.ascontiguousarray(mel[:, : WINDOW_SAMPLES // 160], dtype=np.float32)
+        return np.ascontiguousarray(mel[:, : WINDOW_SAMPLES // HOP_SAMPLES], dtype=np.float32)
 
     def token_ids(self, text: str) -> list[int]:
         return list(self._tokenizer.encode(" " + text.strip()))
@@ -111,6 +136,15 @@ class WindowAligner:
             for text, t in zip(texts, timed, strict=True)
             if text.strip()
         ]
+
+
+def window_frames(audio_s: float, tail_padding_s: float | None) -> int:
+    """Mel frames a window holding `audio_s` of audio is encoded as: 30 s, or its audio and
+    `tail_padding_s` of silence where that is shorter (an even count: the encoder halves it)."""
+    full = WINDOW_SAMPLES // HOP_SAMPLES
+    if tail_padding_s is None:
+        return full
+    return min(full, 2 * math.ceil((audio_s + tail_padding_s) * MEL_FRAMES_PER_S / 2))
 
 
 def encoder_array(output: ctranslate2.StorageView) -> npt.NDArray[np.float32]:

@@ -77,6 +77,34 @@ class TimedWindowModel:
             return self._inner.transcribe(window)
 
 
+class SecondWindowAsked(Exception):
+    """The walk asked a `OneWindowModel` for a second window."""
+
+
+class OneWindowModel:
+    """A window model that encodes one window and refuses any other (`SecondWindowAsked`):
+    for a walk that is only worth finishing on one window."""
+
+    def __init__(self, inner: WindowModel) -> None:
+        self._inner = inner
+        self._encoded = False
+
+    def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
+        if self._encoded or len(spans) > 1:
+            raise SecondWindowAsked
+        self._encoded = True
+        return self._inner.encode(samples, spans)
+
+    def token_ids(self, text: str) -> list[int]:
+        return self._inner.token_ids(text)
+
+    def align(self, window: EncodedWindow, words: list[list[int]]) -> list[TimedToken]:
+        return self._inner.align(window, words)
+
+    def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
+        return self._inner.transcribe(window)
+
+
 class SeededWindowModel:
     """A window model that hands out windows encoded earlier (to detect the language) when
     the walk asks for the same stretch, once each, and encodes the rest as `inner` does."""

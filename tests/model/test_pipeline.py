@@ -10,9 +10,13 @@ import pytest
 from pydub import AudioSegment
 
 from alignment import Aligner, AlignmentOptions
+from alignment import engine as engine_module
+from alignment.audio import Samples
+from alignment.forced import EncodedWindow, WindowAligner, window_frames
 from alignment.types import Refinement
-from tests.conftest import Sample, run_tool
+from tests.conftest import Sample, load_sample, run_tool
 from tests.device import TEST_DEVICE
+from tests.model.test_crosstalk import _mix as crosstalk_mix
 
 HEADER = "Episode 42 show notes. Recorded on 20 September 2024 in Lisbon by the whole team."
 FOREIGN = (
@@ -82,3 +86,54 @@ def test_the_phone_path_walks_on_the_cpu_only(
         assert frames is None
     with aligner._recording_frames(samples, ("es", "acoustic"), StageClock()) as frames:
         assert frames is None
+
+
+def test_a_recording_under_one_window_is_encoded_short_unless_a_word_is_unplaced(
+    aligner: Aligner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under 30 s, Whisper's window is its audio and 1 s of silence (the encoder's time grows
+    with its length), with the same words as a 30 s window. Where the text runs past the
+    audio, the walk leaves words unplaced on it and walks again with the 30 s window, on
+    which the last spoken word is found (on the short one it was not); where it needs more
+    than one window (crosstalk), it walks again with 30 s windows (short ones moved words)."""
+    frames_encoded: list[int] = []
+    encode = WindowAligner._encode
+
+    def recording(
+        self: WindowAligner, samples: Samples, spans: list[tuple[float, float]], frames: int
+    ) -> list[EncodedWindow]:
+        frames_encoded.append(frames)
+        return encode(self, samples, spans, frames)
+
+    monkeypatch.setattr(WindowAligner, "_encode", recording)
+    # 26.7 s: the phone path hands this recording over to Whisper's window at its start.
+    sample = load_sample("real_mfa")
+    short = aligner.align(sample.audio, sample.text)
+    assert frames_encoded == [window_frames(short.duration_s, engine_module.TAIL_PADDING_S)]
+    assert frames_encoded[0] < 3000
+    frames_encoded.clear()
+    monkeypatch.setattr(engine_module, "TAIL_PADDING_S", None)
+    full = aligner.align(sample.audio, sample.text)
+    assert frames_encoded == [3000]
+    assert [w.status for w in short.words] == [w.status for w in full.words]
+    moved = [
+        abs(float(a.start) - float(b.start))  # type: ignore[arg-type]
+        for a, b in zip(short.words, full.words, strict=True)
+        if a.start is not None
+    ]
+    assert max(moved) <= 0.03
+
+    monkeypatch.setattr(engine_module, "TAIL_PADDING_S", 1.0)
+    hello = tmp_path / "hello.wav"
+    run_tool("espeak-ng", "-w", str(hello), "hello")
+    frames_encoded.clear()
+    result = aligner.align(hello, "hello there my friend, how are you today")
+    assert frames_encoded == [window_frames(result.duration_s, 1.0), 3000]
+    assert result.words[0].status == "aligned"
+    assert all(w.status == "not_found" for w in result.words[2:])
+
+    audio, text, _ = crosstalk_mix()
+    frames_encoded.clear()
+    aligner.align(audio, text)
+    assert frames_encoded[0] < 3000 and len(frames_encoded) >= 3
+    assert all(frames == 3000 for frames in frames_encoded[1:])

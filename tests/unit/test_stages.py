@@ -1,12 +1,20 @@
-"""Window-model wrappers: windows encoded to detect the language are handed to the walk."""
+"""Window-model wrappers: windows encoded to detect the language are handed to the walk; a
+walk given one window gets no other."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from alignment.audio import Samples
 from alignment.forced import EncodedWindow
-from alignment.stages import SeededWindowModel, StageClock, TimedWindowModel
+from alignment.stages import (
+    OneWindowModel,
+    SecondWindowAsked,
+    SeededWindowModel,
+    StageClock,
+    TimedWindowModel,
+)
 from tests.scripted import ScriptedModel, Timeline
 
 
@@ -48,3 +56,19 @@ def test_nothing_is_encoded_when_every_window_was_encoded_before() -> None:
     model = SeededWindowModel(inner, [_window(0.0, 20.0, 1.0)])
     out = model.encode(np.zeros(20 * 16_000, dtype=np.float32), [(0.0, 20.0)])
     assert [w.length_s for w in out] == [20.0] and inner.encoded == 0
+
+
+def test_one_window_is_encoded_and_a_second_is_refused() -> None:
+    inner = ScriptedModel(Timeline(25.0))
+    clock = StageClock()
+    model = TimedWindowModel(OneWindowModel(inner), clock)
+    samples = np.zeros(25 * 16_000, dtype=np.float32)
+    (window,) = model.encode(samples, [(0.0, 25.0)])
+    assert window.length_s == 25.0 and inner.encoded == 1
+    assert model.align(window, [model.token_ids("hello")])  # the window is used as usual
+    with pytest.raises(SecondWindowAsked):
+        model.encode(samples, [(5.0, 25.0)])
+    with pytest.raises(SecondWindowAsked):
+        TimedWindowModel(OneWindowModel(inner), clock).encode(samples, [(0.0, 20.0), (5.0, 25.0)])
+    assert inner.encoded == 1
+    assert {s.stage: s.calls for s in clock.report()}["encode"] == 1  # refusals cost nothing
