@@ -428,6 +428,8 @@ class Aligner:
     ) -> list[Word]:
         speech = [t for t in tokens if t.kind == "speech"]
         times = self._times(speech, placements, signal, language_and_refine, stages)
+        duration_s = round(len(signal.samples) / SAMPLE_RATE, 3)  # as the result says
+        times = [(_inside(span, duration_s), how) for span, how in times]
         words: list[Word] = []
         speech_index = 0
         for index, token in enumerate(tokens):
@@ -484,6 +486,15 @@ class _Signal:
     quiet: Future[list[tuple[float, float]]] | None
     #: The phone model's scores of the whole recording (English only).
     frames: RecordingFrames | None = None
+
+
+def _inside(span: tuple[float, float] | None, duration_s: float) -> tuple[float, float] | None:
+    """A word's times within the audio: the model's lag taken off a first word (`none`),
+    or an end offset on a last word cut off by the recording's end, put them outside it."""
+    if span is None:
+        return None
+    start = min(max(span[0], 0.0), duration_s)
+    return start, min(max(span[1], start), duration_s)
 
 
 def _word(

@@ -9,8 +9,9 @@ import pytest
 from pydub import AudioSegment
 
 from alignment import Aligner, AlignmentError, AlignmentOptions
+from alignment.audio import SAMPLE_RATE, load_audio
 from alignment.errors import UnsupportedLanguageError
-from tests.conftest import Sample
+from tests.conftest import Sample, load_sample
 from tests.device import TEST_DEVICE
 
 
@@ -81,3 +82,18 @@ def test_audio_shorter_than_its_text(aligner: Aligner, tmp_path: Path) -> None:
     assert result.words[0].status == "aligned"
     assert result.words[0].end is not None and result.words[0].end <= result.duration_s
     assert all(w.status == "not_found" for w in result.words[2:])
+
+
+@pytest.mark.parametrize("refine", ["acoustic", "none"])
+def test_every_time_lies_inside_audio_cut_in_its_last_word(aligner: Aligner, refine: str) -> None:
+    """Cut 50 ms before the last word ends, the recording's first and last words stay inside
+    it: the pass's end offset put "thanks" 10 ms past the end, and with `refine=none` the
+    model's lag put the first word's start at -0.11 s."""
+    sample = load_sample("real_mfa")
+    last_end = float(str([w for w in sample.truth if w["end"] is not None][-1]["end"]))
+    samples = load_audio(sample.audio)[: round((last_end - 0.05) * SAMPLE_RATE)]
+    result = aligner.align(samples, sample.text, refine=refine)  # type: ignore[arg-type]
+    placed = [w for w in result.words if w.start is not None and w.end is not None]
+    assert len(placed) >= len(sample.truth) - 2
+    assert all(0.0 <= w.start <= w.end <= result.duration_s for w in placed)  # type: ignore[operator]
+    assert placed[-1].index == result.words[-1].index  # cut off, not dropped
