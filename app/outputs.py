@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from alignment.captions import FORMATS, CaptionOptions, caption_document, cues_for, render
+from alignment.captions import FORMATS, CaptionOptions, render, run_of
 from alignment.types import AlignmentResult
 
 #: Exit status for each kind of failure (README, "Exit status"); alignment errors exit 2.
@@ -107,10 +106,6 @@ def check_readable(path: Path, what: str) -> None:
 
 def rendered(result: AlignmentResult, fmt: str, captions: CaptionOptions, transcript: str) -> str:
     """The result as one output's text."""
-    if fmt == "json":
-        cues = cues_for(result.words, captions, language=result.language)
-        document = {**result.to_dict(), **caption_document(result.words, cues, captions)}
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     return render(
         fmt,
         result.words,
@@ -118,6 +113,7 @@ def rendered(result: AlignmentResult, fmt: str, captions: CaptionOptions, transc
         language=result.language,
         duration_s=result.duration_s,
         transcript=transcript,
+        about=run_of(result.to_dict()),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from alignment.captions import FORMATS, CaptionOptions, render
+from alignment.captions import FORMATS, CaptionOptions, render, run_of
 from alignment.types import Word
 from app.broker import Dispatcher
 from app.claims import ClaimSlot
@@ -139,6 +139,7 @@ class Service:
                 language=result.get("language"),
                 duration_s=result.get("duration_s"),
                 transcript=result.get("transcript"),
+                about=run_of(result),
             )
 
         key = f"{job.finished_at}|{fmt}|{options!r}"

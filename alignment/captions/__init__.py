@@ -2,7 +2,7 @@
 
 from alignment.captions.cues import Cue, build_cues
 from alignment.captions.display import CueWord, display_words
-from alignment.captions.documents import caption_document, gentle_document
+from alignment.captions.documents import caption_document, gentle_document, run_of
 from alignment.captions.formats import FORMATS, CaptionFormat, cues_for, render
 from alignment.captions.options import CaptionOptions
 
@@ -18,4 +18,5 @@ __all__ = [
     "display_words",
     "gentle_document",
     "render",
+    "run_of",
 ]

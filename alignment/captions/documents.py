@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from alignment.captions.cues import Cue
 from alignment.captions.options import CaptionOptions
 from alignment.types import Word
+
+
+def run_of(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What produced a result (model, language, options, duration, timings), from its stored
+    or `to_dict` form without its words and transcript: the head of the JSON output."""
+    return {key: value for key, value in result.items() if key not in ("words", "transcript")}
 
 
 def caption_document(

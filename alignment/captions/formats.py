@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from alignment.captions.ass import write_ass
 from alignment.captions.cues import Cue, build_cues
@@ -56,9 +57,11 @@ def render(
     language: str | None = None,
     duration_s: float | None = None,
     transcript: str | None = None,
+    about: Mapping[str, Any] | None = None,
 ) -> str:
     """The words in format `name` (see FORMATS); `transcript` feeds Gentle's JSON,
-    `duration_s` the TextGrid's end, `language` the line-break rules and TTML's xml:lang."""
+    `duration_s` the TextGrid's end, `language` the line-break rules and TTML's xml:lang;
+    `about` (the run: model, language, options...) heads the JSON document."""
     opts = options or CaptionOptions()
     if name not in FORMATS:
         raise InvalidOptionError(f"Unknown format {name!r}; choose one of: {', '.join(FORMATS)}.")
@@ -68,7 +71,7 @@ def render(
         return _dumps(gentle_document(words, transcript))
     cues = cues_for(words, opts, language=language)
     if name == "json":
-        return _dumps(caption_document(words, cues, opts))
+        return _dumps({**(about or {}), **caption_document(words, cues, opts)})
     if name == "ttml":
         return write_ttml(cues, opts, language=language)
     writer = {"vtt": write_vtt, "srt": write_srt, "ass": write_ass}[name]

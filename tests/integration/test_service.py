@@ -71,6 +71,12 @@ def test_caption_layout_options_and_every_format(client: httpx.Client) -> None:
     for fmt in ("ttml", "ass", "textgrid", "json", "gentle"):
         answer = client.get(f"{base}.{fmt}", params={"highlight": "words"})
         assert answer.status_code == 200, (fmt, answer.text)
+    # The JSON says what produced it, as the CLI's does: model, language, options, duration.
+    document = client.get(f"{base}.json").json()
+    assert document["model"] == "tiny.en" and document["language"] == "en"
+    assert document["options"]["refine"] == "acoustic"
+    assert document["duration_s"] == pytest.approx(26.9, abs=0.2)
+    assert len(document["words"]) == 87 and document["cues"] and "transcript" not in document
     bad = client.get(f"{base}.vtt", params={"max_lines": 0})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
 
