@@ -35,6 +35,9 @@ class Submission:
     #: Where the transcript may be: a file part, or text fields (the first non-empty wins,
     #: and more than one is an error).
     text_fields: tuple[str, ...]
+    #: The form's fields: another is refused (a misspelt `langauge` would otherwise be
+    #: ignored and the job run with the default). None: any (Gentle's clients send their own).
+    known_fields: tuple[str, ...] | None = None
 
     def field(self, name: str) -> str | None:
         return self.form.text(name) or None
@@ -45,6 +48,7 @@ def submit(service: Service, submission: Submission) -> Job:
     failure nothing is left behind."""
     form = submission.form
     try:
+        _check_fields(submission)
         model, language = _model_and_language(service, submission)
         callback = _callback(service, submission.field("callback_url"))
         metadata = _metadata(submission.field("metadata"))
@@ -76,6 +80,22 @@ def submit(service: Service, submission: Submission) -> Job:
         raise
     service.enqueue(job)
     return job
+
+
+def _check_fields(submission: Submission) -> None:
+    known = submission.known_fields
+    if known is None:
+        return
+    form = submission.form
+    unknown = [name for name in [*form.files, *form.fields] if name not in known]
+    if unknown:
+        names = ", ".join(f"`{name}`" for name in unknown)
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"The form has fields this API does not know: {names}. Check their spelling; "
+            f"the fields are {', '.join(known)}.",
+        )
 
 
 def _model_and_language(service: Service, form: Submission) -> tuple[str, str | None]:
@@ -148,6 +168,13 @@ def _store_transcript(service: Service, submission: Submission, folder: Path) ->
             "Send the transcript as `transcript` (a file) or as `text` (a field), not both.",
         )
     if not sources:
+        sent = upload is not None or any(n in form.fields for n in submission.text_fields)
+        if sent:  # an empty file or field: the same code as a blank one
+            raise ApiError(
+                422,
+                "transcript_empty",
+                "The transcript is empty. Send the text that is said in the audio.",
+            )
         raise ApiError(
             422, "transcript_missing", "Send the transcript: a `transcript` file or a `text` field."
         )

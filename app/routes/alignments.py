@@ -30,37 +30,37 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-_FORM = multipart_body(
-    {
-        "audio": {
-            "type": "string",
-            "format": "binary",
-            "description": "the episode: MP3, M4A, WAV, FLAC, Opus, MP4…",
-        },
-        "transcript": {"type": "string", "format": "binary", "description": "the text, UTF-8/16"},
-        "text": {"type": "string", "description": "the text, instead of a file"},
-        "language": {"type": "string", "examples": ["en"], "description": "ISO 639-1"},
-        "model": {"type": "string", "examples": ["tiny.en"]},
-        "refine": {
-            "type": "string",
-            "enum": ["acoustic", "precise", "signal", "none"],
-            "description": "how word boundaries are sharpened (default: the server's setting, "
-            "acoustic; languages other than English get signal)",
-        },
-        "callback_url": {
-            "type": "string",
-            "maxLength": 2000,
-            "pattern": "^https?://",
-            "examples": ["https://cms.example/hooks/podalign"],
-        },
-        "metadata": {
-            "type": "string",
-            "description": "JSON (at most 16 KB) that comes back with the job",
-            "examples": ['{"episode": 42}'],
-        },
+#: The submission form's fields, documented in the OpenAPI schema; no others are taken.
+_FORM_FIELDS: dict[str, Any] = {
+    "audio": {
+        "type": "string",
+        "format": "binary",
+        "description": "the episode: MP3, M4A, WAV, FLAC, Opus, MP4…",
     },
-    ["audio"],
-)
+    "transcript": {"type": "string", "format": "binary", "description": "the text, UTF-8/16"},
+    "text": {"type": "string", "description": "the text, instead of a file"},
+    "language": {"type": "string", "examples": ["en"], "description": "ISO 639-1"},
+    "model": {"type": "string", "examples": ["tiny.en"]},
+    "refine": {
+        "type": "string",
+        "enum": ["acoustic", "precise", "signal", "none"],
+        "description": "how word boundaries are sharpened (default: the server's setting, "
+        "acoustic; languages other than English get signal)",
+    },
+    "callback_url": {
+        "type": "string",
+        "maxLength": 2000,
+        "pattern": "^https?://",
+        "examples": ["https://cms.example/hooks/podalign"],
+    },
+    "metadata": {
+        "type": "string",
+        "description": "JSON (at most 16 KB) that comes back with the job",
+        "examples": ['{"episode": 42}'],
+    },
+}
+_FORM = multipart_body(_FORM_FIELDS, ["audio"])
+FORM_FIELDS = tuple(_FORM_FIELDS)
 
 
 @router.post(
@@ -90,7 +90,7 @@ async def create_alignment(
     form = await receive_form(service, request)
     # Probing the upload blocks, so it runs on a worker thread; waiting for the result does
     # not hold a thread.
-    submission = Submission(form, caller, ("text", "transcript"))
+    submission = Submission(form, caller, ("text", "transcript"), FORM_FIELDS)
     job = await run_in_threadpool(submit, service, submission)
     response.headers["Location"] = f"/v1/alignments/{job.id}"
     job = await wait_until_finished(service, job, caller, min(wait, service.settings.max_wait_s))
@@ -139,6 +139,19 @@ def get_words(service: ServiceDep, caller: CallerDep, job_id: str) -> FileRespon
     return FileResponse(path, media_type="application/json")  # streamed from disk
 
 
+#: The caption routes' layout parameters (`get_captions`); any other is refused.
+CAPTION_PARAMETERS = (
+    "max_chars_per_line",
+    "max_lines",
+    "min_duration_s",
+    "max_duration_s",
+    "max_chars_per_s",
+    "min_gap_s",
+    "highlight",
+    "speakers",
+)
+
+
 @router.get(
     "/{job_id}/captions.{fmt}",
     responses={
@@ -168,13 +181,28 @@ def get_captions(
 ) -> Response:
     """Rendered from the stored words with these layout options (once: repeats are sent
     from disk)."""
+    unknown = [name for name in request.query_params if name not in CAPTION_PARAMETERS]
+    if unknown:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"Unknown parameter {', '.join(f'`{name}`' for name in unknown)}; the layout "
+            f"parameters are {', '.join(CAPTION_PARAMETERS)}.",
+        )
+    if min_duration_s > max_duration_s:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"min_duration_s ({min_duration_s:g}) is longer than max_duration_s "
+            f"({max_duration_s:g}): no cue can be both. Lower the first or raise the second.",
+        )
     job = service.job(job_id, caller)
     service.finished_path(job)
     options = CaptionOptions(
         max_chars_per_line=max_chars_per_line,
         max_lines=max_lines,
         min_duration_s=min_duration_s,
-        max_duration_s=max(max_duration_s, min_duration_s),
+        max_duration_s=max_duration_s,
         max_chars_per_s=max_chars_per_s,
         min_gap_s=min_gap_s,
         highlight=highlight,

@@ -79,6 +79,11 @@ def test_caption_layout_options_and_every_format(client: httpx.Client) -> None:
     assert len(document["words"]) == 87 and document["cues"] and "transcript" not in document
     bad = client.get(f"{base}.vtt", params={"max_lines": 0})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
+    # The CLI's spelling of a layout option, and settings no cue can meet, are refused.
+    typo = client.get(f"{base}.vtt", params={"max_chars": 20})
+    assert typo.status_code == 422 and "`max_chars`" in typo.json()["error"]["message"]
+    both = client.get(f"{base}.vtt", params={"min_duration_s": 8, "max_duration_s": 2})
+    assert both.status_code == 422 and "min_duration_s" in both.json()["error"]["message"]
 
 
 def test_text_field_wait_and_listing(client: httpx.Client) -> None:
@@ -172,6 +177,22 @@ def test_bad_input_gets_clear_errors(client: httpx.Client, tmp_path: Path) -> No
     empty.write_bytes(b"")
     assert _error(submit(client, audio=empty)) == (415, "audio_empty")
     assert _error(submit(client, text=" \n ")) == (422, "transcript_empty")
+    empty_file = client.post(
+        "/v1/alignments",
+        files={
+            "audio": ("a.wav", (SAMPLE / "audio.wav").read_bytes()),
+            "transcript": ("t.txt", b""),
+        },
+    )
+    assert _error(empty_file) == (422, "transcript_empty")
+    assert _error(client.post("/v1/alignments", files={"audio": ("a.wav", b"RIFF")})) == (
+        422,
+        "transcript_missing",
+    )
+    # A misspelt option is refused, not ignored (the job would run with the default).
+    typo = submit(client, text="ok", langauge="es")
+    assert _error(typo) == (422, "invalid_request")
+    assert "`langauge`" in typo.json()["error"]["message"]
     assert _error(submit(client, text="ok", language="xx")) == (422, "unsupported_language")
     # The default model, tiny.en, knows English only: refused at once, naming one that can.
     spanish = submit(client, text="hola", language="es")
