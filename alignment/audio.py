@@ -50,13 +50,34 @@ def load_audio(
 
 
 def _open(source: str | Path | BinaryIO) -> av.container.InputContainer:
+    if isinstance(source, str | Path) and _size(source) == 0:
+        raise AudioEmptyError("The audio file is empty (0 bytes). Send the episode's audio.")
     try:
-        return av.open(source if not isinstance(source, Path) else str(source), mode="r")
+        container = av.open(source if not isinstance(source, Path) else str(source), mode="r")
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise AudioDecodeError(
             f"The file could not be read as audio ({_reason(exc)}). Send MP3, M4A/AAC, WAV, "
             "FLAC, OGG/Opus, or a video file with an audio track."
         ) from exc
+    if container.format.name in _TEXT_FORMATS:
+        container.close()
+        raise AudioDecodeError(
+            "The file is text, not audio (is the transcript given as the audio?). Send MP3, "
+            "M4A/AAC, WAV, FLAC, OGG/Opus, or a video file with an audio track."
+        )
+    return container
+
+
+#: FFmpeg's demuxers for text shown as video (chosen by a name such as `.txt`): such a file
+#: would otherwise be "a video without an audio track".
+_TEXT_FORMATS = {"tty"}
+
+
+def _size(path: str | Path) -> int | None:
+    try:
+        return Path(path).stat().st_size
+    except OSError:  # missing or unreadable: PyAV says which
+        return None
 
 
 @dataclass(frozen=True)

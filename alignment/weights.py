@@ -408,7 +408,15 @@ def _load_error(
             f"library and an NVIDIA driver {MIN_DRIVER_NOTE}, or use device=cpu."
         )
     return ModelUnavailableError(
-        f"The model {name!r} could not be loaded ({type(exc).__name__}: {text[:200]}). Name a "
-        "faster-whisper model (tiny.en, base, small, large-v3, …) that can be downloaded, or "
-        "a local CTranslate2 model folder."
+        f"The model {name!r} could not be loaded ({type(exc).__name__}: "
+        f"{_shortened(text, 300)}). Name a faster-whisper model (tiny.en, base, small, "
+        "large-v3, …) that can be downloaded, or a local CTranslate2 model folder."
     )
+
+
+def _shortened(text: str, limit: int) -> str:
+    """`text` cut at a word boundary within `limit` characters, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return cut[: cut.rfind(" ")].rstrip(",;:") + " …" if " " in cut else cut + "…"

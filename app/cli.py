@@ -43,8 +43,7 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors in the command's own form and exit status (64, like every usage error)."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        print(f"error: usage: {message}", file=sys.stderr)
+        print(f"error: usage: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 

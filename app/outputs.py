@@ -64,10 +64,9 @@ def plan_outputs(paths: Sequence[Path], fmt: str | None) -> list[Output]:
         )
     if len({path.resolve() for path in paths}) < len(paths):
         raise CommandError("usage", "the same file is named twice with -o")
-    outputs = [Output(path, fmt or _format_of(path)) for path in paths]
-    for path in paths:
+    for path in paths:  # first: a folder named by mistake is unwritable, not unknown
         check_writable(path)
-    return outputs
+    return [Output(path, fmt or _format_of(path)) for path in paths]
 
 
 def _format_of(path: Path) -> str:

@@ -109,7 +109,8 @@ def test_unknown_extension_and_bad_layout_are_usage_errors(tmp_path: Path) -> No
     assert done.returncode == 64 and done.stderr.startswith("error: invalid_option:")
     assert "max_lines" in done.stderr
     done = _podalign("align", audio, text, "--max-lines", "two")
-    assert done.returncode == 64 and "error: usage:" in done.stderr
+    assert done.returncode == 64 and done.stderr.startswith("error: usage:")
+    assert done.stderr.count("\n") == 1  # one line, as every other error (no usage block)
     two = ("-o", str(tmp_path / "a.vtt"), "-o", str(tmp_path / "b.srt"))
     done = _podalign("align", audio, text, "--format", "srt", *two)
     assert done.returncode == 64 and done.stderr.startswith("error: usage:")
@@ -143,11 +144,15 @@ def test_a_terminal_gets_a_closing_summary(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("output", "problem"),
-    [("no-such-folder/captions.vtt", "no such folder"), (".", "it is a folder")],
+    [
+        ("no-such-folder/captions.vtt", "no such folder"),
+        ("out.vtt/", "it is a folder"),
+        ("captions/", "it is a folder"),  # no extension: a folder, not an unknown format
+    ],
 )
 def test_outputs_are_checked_before_aligning(tmp_path: Path, output: str, problem: str) -> None:
-    target = tmp_path / output if output != "." else tmp_path / "out.vtt"
-    if output == ".":
+    target = tmp_path / output
+    if output.endswith("/"):
         target.mkdir()
     done = _podalign(
         "align", str(SAMPLE / "audio.wav"), str(SAMPLE / "text.txt"), "-o", str(target)
@@ -174,6 +179,10 @@ def test_bad_audio_exits_nonzero_with_the_error_code(tmp_path: Path) -> None:
     done = _podalign("align", str(fake), str(SAMPLE / "text.txt"))
     assert done.returncode == 2
     assert done.stderr.startswith("error: audio_decode_failed:")
+    empty = tmp_path / "episode.wav"
+    empty.write_bytes(b"")
+    done = _podalign("align", str(empty), str(SAMPLE / "text.txt"))
+    assert done.returncode == 2 and done.stderr.startswith("error: audio_empty:")  # as over HTTP
 
 
 def test_binary_transcript_exits_nonzero(tmp_path: Path) -> None:

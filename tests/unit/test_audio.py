@@ -17,6 +17,7 @@ from alignment.audio import (
     _decode_first_audio_stream,
     frame_levels_db,
     has_sound,
+    inspect_audio,
     load_audio,
     quiet_spans_vad,
 )
@@ -105,11 +106,21 @@ def test_text_file_is_not_audio(tmp_path: Path) -> None:
     assert info.value.code == "audio_decode_failed"
 
 
-def test_empty_file_is_not_audio(tmp_path: Path) -> None:
+def test_empty_file_says_it_is_empty(tmp_path: Path) -> None:
     path = tmp_path / "empty.wav"
     path.write_bytes(b"")
-    with pytest.raises(AudioDecodeError):
+    with pytest.raises(AudioEmptyError, match="0 bytes"):  # as the service says
         load_audio(path)
+
+
+def test_a_transcript_given_as_the_audio_is_text_not_a_silent_video(tmp_path: Path) -> None:
+    # FFmpeg reads a `.txt` file as text drawn on video: "no audio track" misled.
+    path = tmp_path / "transcript.txt"
+    path.write_bytes((SAMPLES / "short_clean" / "text.txt").read_bytes())
+    with pytest.raises(AudioDecodeError, match="text, not audio"):
+        load_audio(path)
+    with pytest.raises(AudioDecodeError, match="text, not audio"):
+        inspect_audio(path)
 
 
 def test_corrupt_audio_is_reported(tmp_path: Path) -> None:

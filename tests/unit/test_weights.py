@@ -65,6 +65,14 @@ def test_unknown_model_is_a_clear_error(tmp_path: Path) -> None:
     assert info.value.code == "model_unavailable"
 
 
+def test_a_name_faster_whisper_does_not_know_is_refused_with_every_name_it_knows() -> None:
+    with pytest.raises(ModelUnavailableError) as info:
+        load_model("nosuchmodel", device="cpu")
+    message = info.value.message
+    # faster-whisper's list of names, whole (it was cut off mid-name at 200 characters).
+    assert "'nosuchmodel'" in message and "large-v3," in message and "turbo)" in message
+
+
 def test_compute_type_the_device_cannot_run_is_invalid_option() -> None:
     # No x86 CPU build of CTranslate2 runs float16; it refuses, and so do we, with a code.
     assert "float16" not in weights.supported_compute_types("cpu")
