@@ -81,8 +81,14 @@ class SyncTunables:
     overlap_s: float = 1.0
     #: First step after a transcription that heard little; it doubles each time in a row.
     little_heard_step_s: float = 2.0
-    #: Heard words ending before this long after the last kept word's end are that word again.
+    #: Heard words ending before this long after the last kept word's end are that word again
+    #: ...
     heard_again_s: float = 0.05
+    #: ... unless they end at most this long before it and are none of the last
+    #: `heard_again_words` placed words: the next word, under the last one's end (Whisper's
+    #: forced end of a word before text the audio lacks runs on into the next speech).
+    heard_under_last_s: float = 0.5
+    heard_again_words: int = 1
     #: Seconds of sound between the last placed word and fewer than `evidence_words` words
     #: a window keeps, above which they are no evidence that the text is there.
     lone_jump_sound_s: float = 2.0
@@ -664,9 +670,7 @@ class Synchronizer:
         # match it to a later copy of it in the text.
         done = self._placed_end()
         heard = [
-            w
-            for w in self._transcription(window)
-            if match_key(w.text) and w.end > done + self._tune.heard_again_s
+            w for w in self._transcription(window) if match_key(w.text) and self._new(w, done)
         ]
         pairs = self._anchors(heard)
         if not pairs:
@@ -697,6 +701,15 @@ class Synchronizer:
         if last is None:  # the heard times do not hold up either: move on a little
             return min(max(limit, window.start_s + 1.0), window.start_s + 2.0)
         return max(last.start - 0.1, window.start_s + 0.5)
+
+    def _new(self, heard: TimedToken, done: float) -> bool:
+        """Whether a heard word may be text after the last placed word, which ends at `done`:
+        it ends after that, or a little before it and is none of the last placed words."""
+        tune = self._tune
+        if heard.end > done + tune.heard_again_s:
+            return True
+        recent = self._keys[max(0, self._cursor - tune.heard_again_words) : self._cursor]
+        return heard.end > done - tune.heard_under_last_s and match_key(heard.text) not in recent
 
     def _transcription(self, window: EncodedWindow) -> list[TimedToken]:
         """What is heard in the window; a window resynced again (the walk went on within it)

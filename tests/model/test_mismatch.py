@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,29 @@ def test_dropped_sentence_is_not_found(
     ]
     assert len(errors) >= 0.95 * len(later)
     assert float(np.median(errors)) <= 0.06
+
+
+UNSPOKEN = "This sentence was cut from the recording before it aired."
+
+
+@pytest.mark.parametrize("sentence", [1, 3])
+def test_an_unspoken_sentence_takes_no_word_of_the_next_one_with_it(
+    aligner: Aligner, short_clean: Sample, sentence: int
+) -> None:
+    """A sentence the audio lacks, put in the text before the sample's second (fourth)
+    sentence: its words are not found, and the next sentence's first word ("The", "It"),
+    which the word before it overlapped on Whisper's window, is found where it is said."""
+    sentences = re.split(r"(?<=[.!?])\s+", short_clean.text.strip())
+    text = " ".join([*sentences[:sentence], UNSPOKEN, *sentences[sentence:]])
+    result = aligner.align(short_clean.audio, text)
+    before = len(" ".join(sentences[:sentence]).split())
+    unspoken = result.words[before : before + len(UNSPOKEN.split())]
+    assert sum(w.status == "not_found" for w in unspoken) >= len(unspoken) - 1
+    spoken = [*result.words[:before], *result.words[before + len(unspoken) :]]
+    assert all(w.status == "aligned" for w in spoken)
+    first, truth = spoken[before], short_clean.truth[before]
+    assert first.text == truth["word"]
+    assert abs(float(first.start) - float(truth["start"])) < 0.05  # type: ignore[arg-type]
 
 
 def test_text_of_the_recording_s_end_only_is_found_there(
