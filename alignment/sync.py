@@ -669,9 +669,7 @@ class Synchronizer:
         # A window starts just before the last kept word: hearing that word again must not
         # match it to a later copy of it in the text.
         done = self._placed_end()
-        heard = [
-            w for w in self._transcription(window) if match_key(w.text) and self._new(w, done)
-        ]
+        heard = [w for w in self._transcription(window) if match_key(w.text) and self._new(w, done)]
         pairs = self._anchors(heard)
         if not pairs:
             return self._nothing_matched(window, heard, limit, is_last)
