@@ -159,6 +159,11 @@ CAPTION_PARAMETERS = (
         200: {"content": {f.media_type.split(";")[0]: {} for f in FORMATS.values()}},
         304: {"description": "unchanged (If-None-Match)"},
         409: {"model": ErrorBody, "description": "not finished"},
+        422: {
+            "model": ErrorBody,
+            "description": "a layout parameter out of range, unknown, or contradicting another "
+            "(min_duration_s above max_duration_s)",
+        },
         503: {"model": ErrorBody, "description": "too many renderings under way (Retry-After)"},
     },
     response_class=Response,

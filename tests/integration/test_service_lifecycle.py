@@ -276,6 +276,15 @@ include-path = ["/v1/alignments", "/transcriptions"]
 
 [operations.checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", "401", "403", "413", "415", "422"]
+
+# Layout parameters that each fit the schema may contradict each other (min_duration_s above
+# max_duration_s): 422, which the schema cannot express.
+[[operations]]
+include-method = "GET"
+include-path = "/v1/alignments/{job_id}/captions.{fmt}"
+
+[operations.checks.positive_data_acceptance]
+expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 """
 
 
