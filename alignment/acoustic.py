@@ -23,6 +23,7 @@ from alignment.ctc import Emissions, LabelSpan, force_align
 from alignment.errors import AcousticModelError
 from alignment.lexicon import Lexicon
 from alignment.refine import Reach, nearest_dip, smooth_levels
+from alignment.text import ends_sentence
 from alignment.types import Refinement
 
 logger = logging.getLogger(__name__)
@@ -912,11 +913,6 @@ def onto_dips(
         if dip > span[0] or (dip < span[0] and abuts):
             out[k] = ((min(dip, span[1] - opts.min_word_s), span[1]), how)
     return out
-
-
-def ends_sentence(word: str) -> bool:
-    """Whether a written word closes a sentence (the next may be another speaker's)."""
-    return word.rstrip("\"')]»”’").endswith((".", "?", "!"))
 
 
 def _yield_to_onsets(

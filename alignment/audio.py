@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import stat
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
@@ -49,6 +50,11 @@ def load_audio(
         container.close()
 
 
+#: FFmpeg's demuxers for text shown as video (chosen by a name such as `.txt`): such a file
+#: would otherwise be "a video without an audio track".
+_TEXT_FORMATS = {"tty"}
+
+
 def _open(source: str | Path | BinaryIO) -> av.container.InputContainer:
     if isinstance(source, str | Path) and _size(source) == 0:
         raise AudioEmptyError("The audio file is empty (0 bytes). Send the episode's audio.")
@@ -68,16 +74,13 @@ def _open(source: str | Path | BinaryIO) -> av.container.InputContainer:
     return container
 
 
-#: FFmpeg's demuxers for text shown as video (chosen by a name such as `.txt`): such a file
-#: would otherwise be "a video without an audio track".
-_TEXT_FORMATS = {"tty"}
-
-
 def _size(path: str | Path) -> int | None:
+    """A regular file's size; None for anything else (a pipe says 0 and may hold audio)."""
     try:
-        return Path(path).stat().st_size
+        status = Path(path).stat()
     except OSError:  # missing or unreadable: PyAV says which
         return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from alignment.audio import (
     load_vad_model,
 )
 from alignment.errors import InvalidOptionError, NoSpeechError, UnsupportedLanguageError
-from alignment.forced import WINDOW_SAMPLES, EncodedWindow, WindowAligner
+from alignment.forced import EncodedWindow, WindowAligner
 from alignment.lexicon import Lexicon
 from alignment.refine import RefineOptions, find_pauses, model_lag_s, refine
 from alignment.scout import PhoneScout, RecordingFrames
@@ -59,6 +59,11 @@ from alignment.types import (
 from alignment.weights import LoadedModel, load_model
 
 logger = logging.getLogger(__name__)
+
+#: Silence after the audio of a recording shorter than one window, where its window is
+#: encoded short (`Aligner._walk`): with 1 s every word of the bench's cases stayed the same
+#: with `tiny.en` on both int8 paths (bench/RESULTS.md).
+TAIL_PADDING_S = 1.0
 
 #: The most 30 s windows encoded in one call. Past about 16 a GPU is busy already and the
 #: gain is small, while memory grows with every window (large-v3: about 60 MB each in
@@ -230,7 +235,7 @@ class Aligner:
             )
             with self._recording_frames(samples, (lang, how), stages) as frames:
                 signal = replace(signal, frames=frames)
-                placements = self._walk((aligner, detected), signal, tokens, stages, progress)
+                placements = self._walk(aligner, detected, signal, stages, (tokens, progress))
                 timings["align_s"] = time.perf_counter() - clock
 
                 clock = time.perf_counter()
@@ -266,39 +271,44 @@ class Aligner:
 
     def _walk(
         self,
-        aligner_and_detected: tuple[WindowAligner, list[EncodedWindow]],
+        aligner: WindowAligner,
+        detected: list[EncodedWindow],
         signal: _Signal,
-        tokens: list[TextToken],
         stages: StageClock,
-        progress: ProgressCallback,
+        text: tuple[list[TextToken], ProgressCallback],
     ) -> list[Placement | None]:
-        """Every word's placement by the walk. A recording shorter than one window, whose
-        words the acoustic pass re-times, is first walked with one window encoded as its
-        audio and `TAIL_PADDING_S` of silence (stable-ts does so too: 0.1 s less of a 25 s
-        recording's 0.7 with `base`). Where that walk needs a second window or leaves a
-        word unplaced, it is walked again with 30 s windows, the ones measured there:
-        - text the audio lacks, which Whisper spreads over the silence after the audio,
-          crowds the last spoken words on a short window (a 0.6 s "hello" with seven words
-          after it was not found);
+        """Every word's placement by the walk (`text`: the words and the progress to report).
+        A recording shorter than one window, whose words the acoustic pass re-times, is
+        first walked with one window encoded as its audio and `TAIL_PADDING_S` of silence
+        (stable-ts does so too: 0.1 s less of a 25 s recording's 0.7 with `base`). Where that
+        walk needs a second window or leaves words unplaced after the last one it placed, it
+        is walked again with 30 s windows, the ones measured there:
+        - text that runs past the audio, which Whisper spreads over the silence after the
+          audio, crowds the last spoken words on a short window (a 0.6 s "hello" with seven
+          words after it was not found);
         - on a recording that needs several windows (crosstalk), short ones moved words.
         """
-        aligner, detected = aligner_and_detected
+        tokens, progress = text
 
         def walk(model: WindowModel, report: ProgressCallback) -> list[Placement | None]:
             timed = SeededWindowModel(TimedWindowModel(model, stages), detected)
             return self._sync(timed, signal, tokens, stages, report)
 
-        one_window = len(signal.samples) < WINDOW_SAMPLES
-        if signal.frames is None or detected or not one_window:
+        one_window = len(signal.samples) < self.options.window_s * SAMPLE_RATE
+        # Windows encoded ahead in batches (batch_size > 1) would always ask for a second.
+        one_at_a_time = self._sync_options().batch_size == 1
+        if signal.frames is None or detected or not one_window or not one_at_a_time:
             return walk(aligner, progress)
         try:
             placements = walk(OneWindowModel(aligner.with_tail_padding(TAIL_PADDING_S)), progress)
-            if all(placement is not None for placement in placements):
-                return placements
         except SecondWindowAsked:
-            pass
-        logger.info("the short window was not enough: walked again with 30 s windows")
-        return walk(aligner, _no_progress)
+            logger.debug("the short window's walk asked for another: walked with 30 s windows")
+            return walk(aligner, _no_progress)
+        placed = [i for i, placement in enumerate(placements) if placement is not None]
+        if not placed or placed[-1] < len(placements) - 1:
+            logger.debug("words unplaced at the short window's end: walked with 30 s windows")
+            return walk(aligner, _no_progress)
+        return placements
 
     def _sync(
         self,
@@ -509,12 +519,6 @@ def _word(
     return Word(
         index, token.text, token.char_start, token.char_end, start, end, score, status, refinement
     )
-
-
-#: Silence after the audio of a recording shorter than one window, where its window is
-#: encoded short (`Aligner._walk`): with 1 s every word of the bench's cases stayed the same
-#: with `tiny.en` on both int8 paths (bench/RESULTS.md).
-TAIL_PADDING_S = 1.0
 
 
 def _detect_language(

@@ -9,6 +9,7 @@ audio lacks is marked not found, audio the text lacks is skipped, so neither shi
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -19,7 +20,7 @@ import numpy as np
 
 from alignment.audio import LEVEL_FRAME_S, SAMPLE_RATE, Levels, Samples, speech_threshold_db
 from alignment.forced import MAX_TEXT_TOKENS, EncodedWindow, TimedToken
-from alignment.text import match_key
+from alignment.text import ends_sentence, match_key
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ class SyncTunables:
     unclear_word_s: float = 0.5
     #: Words before a match that may be retried once or kept at their forced times.
     small_gap_words: int = 8
+    #: A run of this many improbable or squeezed forced words at the start of the words
+    #: before a match is text the audio lacks (`Synchronizer._lacking_run`).
+    lacking_run_words: int = 4
     #: Sounding time one word may take (plus `digit_s` per digit).
     longest_word_s: float = 2.0
     #: Extra time a digit takes to say: "2026" is several spoken words.
@@ -84,10 +88,13 @@ class SyncTunables:
     #: Heard words ending before this long after the last kept word's end are that word again
     #: ...
     heard_again_s: float = 0.05
-    #: ... unless they end at most this long before it and are none of the last
-    #: `heard_again_words` placed words: the next word, under the last one's end (Whisper's
-    #: forced end of a word before text the audio lacks runs on into the next speech).
+    #: ... unless they end at most `heard_under_last_s` before it and are not one of the last
+    #: `heard_again_words` placed words: then they are the next word, heard under the last
+    #: one's end (Whisper's forced end of a word before text the audio lacks runs on into
+    #: the next speech: "crate." took in "It").
     heard_under_last_s: float = 0.5
+    #: Measured: with the last three, a heard "The" after "the open sea." was taken for
+    #: "the" heard again, and lost.
     heard_again_words: int = 1
     #: Seconds of sound between the last placed word and fewer than `evidence_words` words
     #: a window keeps, above which they are no evidence that the text is there.
@@ -706,7 +713,8 @@ class Synchronizer:
         tune = self._tune
         if heard.end > done + tune.heard_again_s:
             return True
-        recent = self._keys[max(0, self._cursor - tune.heard_again_words) : self._cursor]
+        placed = (i for i in reversed(range(self._cursor)) if self.placed[i] is not None)
+        recent = {self._keys[i] for i in itertools.islice(placed, tune.heard_again_words)}
         return heard.end > done - tune.heard_under_last_s and match_key(heard.text) not in recent
 
     def _transcription(self, window: EncodedWindow) -> list[TimedToken]:
@@ -904,6 +912,14 @@ class Synchronizer:
             self._after_skip = True
             logger.debug("retrying %d words before the match from %.2f s", gap, retry_from)
             return retry_from
+        lacking = self._lacking_run(forced[:gap])
+        if lacking:
+            # Text the audio lacks, crammed in before the words that are said (a sentence cut
+            # from the recording): the walk goes on after it from where it was crammed.
+            self._log_unfound(self._cursor, self._cursor + lacking, "crammed before the match")
+            self._cursor += lacking
+            self._after_skip = True
+            return max(window.start_s + 0.5, forced[0].start - 0.3)
         if self._forced_fits(forced[:gap], gap, onset):
             self._commit(self._before_onset(forced[:gap], onset))
             logger.debug("kept %d words before the match at their forced times", gap)
@@ -970,6 +986,28 @@ class Synchronizer:
             after = tail[-1].start
             i, j = i - 1, j - 1
         return tail[::-1]
+
+    def _lacking_run(self, words: list[TimedToken]) -> int:
+        """How many of the forced words before a match, from the first, are text the audio
+        lacks: a run of at least `lacking_run_words` words each improbable or squeezed into
+        less than `shortest_word_s`, squeezed together into less than `average_word_s` a
+        word (unclear speech gives improbable words with room), up to its last sentence end
+        when it has one (the words said after a cut sentence are squeezed with it: "This
+        sentence was cut … aired. The captains"), or 0. Only where probable words follow:
+        those are said."""
+        tune = self._tune
+        run = 0
+        for word in words:
+            squeezed = word.end - word.start < tune.shortest_word_s
+            if not squeezed and word.probability >= self._options.min_word_probability:
+                break
+            run += 1
+        if run < tune.lacking_run_words or run == len(words):
+            return 0
+        if words[run - 1].end - words[0].start >= tune.average_word_s * run:
+            return 0
+        ends = [k + 1 for k in range(run) if ends_sentence(self._words[self._cursor + k])]
+        return ends[-1] if ends else run
 
     def _forced_fits(self, words: list[TimedToken], gap: int, onset: float) -> bool:
         """Whether the forced times of the words before a match are believable: all of them

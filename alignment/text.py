@@ -297,3 +297,8 @@ def match_key(word: str) -> str:
     if len(key) > 3 and key.endswith("s") and not key.endswith("ss"):
         key = key[:-1]
     return key[:1] + "".join(ch for ch in key[1:] if ch not in _VOWELS)
+
+
+def ends_sentence(word: str) -> bool:
+    """Whether a written word closes a sentence (the next may be another speaker's)."""
+    return word.rstrip("\"')]»”’").endswith((".", "?", "!"))

@@ -418,5 +418,7 @@ def _shortened(text: str, limit: int) -> str:
     """`text` cut at a word boundary within `limit` characters, with an ellipsis."""
     if len(text) <= limit:
         return text
-    cut = text[:limit]
-    return cut[: cut.rfind(" ")].rstrip(",;:") + " …" if " " in cut else cut + "…"
+    cut = text[: limit + 1]  # a space just after the limit still ends a whole word
+    space = cut.rfind(" ")
+    kept = cut[:space] if space > 0 else text[:limit]
+    return kept.rstrip(" ,;:") + " …"

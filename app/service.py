@@ -142,11 +142,17 @@ class Service:
                 about=run_of(result),
             )
 
-        key = f"{job.finished_at}|{fmt}|{options!r}"
+        key = f"{RENDER_VERSION}|{job.finished_at}|{fmt}|{options!r}"
         try:
             return self.renders.get(job.id, key, FORMATS[fmt].extension, make)
         except FileNotFoundError as exc:  # deleted meanwhile
             raise ApiError(404, "not_found", "This alignment's files were deleted.") from exc
+
+
+#: Part of every rendering's cache key and ETag: raised when a format's output changes, so
+#: that renderings kept from before (and clients' cached copies) are not served for it.
+#: 2: the JSON carries the run (model, language, options).
+RENDER_VERSION = 2
 
 
 async def wait_until_finished(service: Service, job: Job, caller: Caller, timeout_s: float) -> Job:

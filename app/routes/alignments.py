@@ -17,7 +17,7 @@ from app.objectstore import ObjectStoreFiles
 from app.routes.auth import CallerDep
 from app.routes.forms import multipart_body, receive_form
 from app.schemas import ErrorBody, JobOut, JobPage, Status, job_out
-from app.service import ServiceDep, wait_until_finished
+from app.service import RENDER_VERSION, ServiceDep, wait_until_finished
 from app.submissions import Submission, submit
 
 router = APIRouter(prefix="/v1/alignments", tags=["alignments"])
@@ -215,7 +215,9 @@ def get_captions(
     )
     tag = (
         '"'
-        + hashlib.sha256(f"{job.id}|{job.finished_at}|{options}|{fmt}".encode()).hexdigest()[:32]
+        + hashlib.sha256(
+            f"{RENDER_VERSION}|{job.id}|{job.finished_at}|{options}|{fmt}".encode()
+        ).hexdigest()[:32]
         + '"'
     )
     if request.headers.get("if-none-match") == tag:

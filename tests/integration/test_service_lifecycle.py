@@ -261,9 +261,10 @@ def _attempts(database: Path) -> int:
 
 
 #: Schemathesis's settings beside the job id: two tenants that must not see each other's
-#: alignments (its object-level authorization check), and, for the two upload routes only,
+#: alignments (its object-level authorization check), and, for the two upload routes,
 #: 413/415/422 among the answers to schema-valid data — bytes that fit the schema are seldom
-#: audio that decodes, and a well-formed URL may still be a refused callback address.
+#: audio that decodes, and a well-formed URL may still be a refused callback address — and
+#: for the caption route 422 (layout parameters that contradict each other).
 _SCHEMATHESIS_CONFIG = """
 [auth.wfc]
 path = "auth.json"

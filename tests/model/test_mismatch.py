@@ -98,13 +98,15 @@ def test_dropped_sentence_is_not_found(
 UNSPOKEN = "This sentence was cut from the recording before it aired."
 
 
-@pytest.mark.parametrize("sentence", [1, 3])
+@pytest.mark.parametrize("sentence", [1, 2, 3])
 def test_an_unspoken_sentence_takes_no_word_of_the_next_one_with_it(
     aligner: Aligner, short_clean: Sample, sentence: int
 ) -> None:
-    """A sentence the audio lacks, put in the text before the sample's second (fourth)
-    sentence: its words are not found, and the next sentence's first word ("The", "It"),
-    which the word before it overlapped on Whisper's window, is found where it is said."""
+    """A sentence the audio lacks, put in the text before the sample's second, third or
+    fourth sentence: its words are not found, and the next sentence's first words are found
+    where they are said ("The" and "It" came back not found: the word before them overlapped
+    them on Whisper's window; "By noon", heard as "I knew", was lost with the sentence, or on
+    the other int8 path the sentence was crammed in before "The")."""
     sentences = re.split(r"(?<=[.!?])\s+", short_clean.text.strip())
     text = " ".join([*sentences[:sentence], UNSPOKEN, *sentences[sentence:]])
     result = aligner.align(short_clean.audio, text)
@@ -115,7 +117,7 @@ def test_an_unspoken_sentence_takes_no_word_of_the_next_one_with_it(
     assert all(w.status == "aligned" for w in spoken)
     first, truth = spoken[before], short_clean.truth[before]
     assert first.text == truth["word"]
-    assert abs(float(first.start) - float(truth["start"])) < 0.05  # type: ignore[arg-type]
+    assert abs(float(first.start) - float(truth["start"])) < 0.1  # type: ignore[arg-type]
 
 
 def test_text_of_the_recording_s_end_only_is_found_there(

@@ -109,8 +109,9 @@ def test_a_recording_under_one_window_is_encoded_short_unless_a_word_is_unplaced
     # 26.7 s: the phone path hands this recording over to Whisper's window at its start.
     sample = load_sample("real_mfa")
     short = aligner.align(sample.audio, sample.text)
-    assert frames_encoded == [window_frames(short.duration_s, engine_module.TAIL_PADDING_S)]
-    assert frames_encoded[0] < 3000
+    (frames,) = frames_encoded  # duration_s is rounded: a frame pair either way
+    assert abs(frames - window_frames(short.duration_s, engine_module.TAIL_PADDING_S)) <= 2
+    assert frames < 3000
     frames_encoded.clear()
     monkeypatch.setattr(engine_module, "TAIL_PADDING_S", None)
     full = aligner.align(sample.audio, sample.text)
@@ -128,7 +129,8 @@ def test_a_recording_under_one_window_is_encoded_short_unless_a_word_is_unplaced
     run_tool("espeak-ng", "-w", str(hello), "hello")
     frames_encoded.clear()
     result = aligner.align(hello, "hello there my friend, how are you today")
-    assert frames_encoded == [window_frames(result.duration_s, 1.0), 3000]
+    assert len(frames_encoded) == 2 and frames_encoded[1] == 3000
+    assert abs(frames_encoded[0] - window_frames(result.duration_s, 1.0)) <= 2
     assert result.words[0].status == "aligned"
     assert all(w.status == "not_found" for w in result.words[2:])
 

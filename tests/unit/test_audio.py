@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -111,6 +113,16 @@ def test_empty_file_says_it_is_empty(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with pytest.raises(AudioEmptyError, match="0 bytes"):  # as the service says
         load_audio(path)
+
+
+def test_audio_from_a_pipe_is_read_although_its_size_says_0(tmp_path: Path) -> None:
+    fifo = tmp_path / "episode.wav"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(SOURCE.read_bytes()))
+    writer.start()
+    samples = load_audio(fifo)
+    writer.join()
+    assert len(samples) == len(load_audio(SOURCE))
 
 
 def test_a_transcript_given_as_the_audio_is_text_not_a_silent_video(tmp_path: Path) -> None:

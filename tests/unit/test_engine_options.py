@@ -11,6 +11,7 @@ import pytest
 from alignment import AlignmentOptions
 from alignment.engine import (
     MAX_BATCH_SIZE,
+    _inside,
     available_cores,
     check_options,
     cpu_threads_for,
@@ -66,3 +67,19 @@ def test_a_body_that_succeeds_gets_all_its_work_done() -> None:
     with dropping_pool(2, "test") as pool:
         futures = [pool.submit(lambda k=k: k * k) for k in range(6)]
     assert [f.result(0) for f in futures] == [0, 1, 4, 9, 16, 25]
+
+
+@pytest.mark.parametrize(
+    ("span", "inside"),
+    [
+        ((1.0, 2.0), (1.0, 2.0)),
+        ((-0.11, 1.13), (0.0, 1.13)),  # the model's lag taken off a first word
+        ((24.92, 25.21), (24.92, 25.2)),  # an end offset past a cut-off last word
+        ((25.3, 25.4), (25.2, 25.2)),  # wholly after the end: at the end, no length
+        (None, None),
+    ],
+)
+def test_word_times_are_kept_inside_the_audio(
+    span: tuple[float, float] | None, inside: tuple[float, float] | None
+) -> None:
+    assert _inside(span, 25.2) == inside

@@ -396,3 +396,44 @@ def test_the_last_window_with_two_unclear_words_left_ends_the_walk() -> None:
     truth = check_spoken(timeline, text, placed)
     assert coverage(placed, list(truth)) == 1.0
     assert len(placed) == len(text.split())
+
+
+def _synchronizer(text: str) -> Synchronizer:
+    timeline = Timeline(30.0)
+    timeline.say(text, 1.0)
+    options = SyncOptions(30.0, 27.0, 2.0, min_word_probability=0.1, batch_size=1)
+    model = ScriptedModel(timeline)
+    return Synchronizer(model, timeline.samples(), timeline.levels(), text.split(), options)
+
+
+@pytest.mark.parametrize(
+    ("forced", "lacking"),
+    [
+        # A cut sentence crammed in before the words said after it, the first of which are
+        # squeezed with it: up to its full stop.
+        ([(6.1, 6.3, 0.0), (6.3, 6.4, 0.0), (6.4, 6.4, 0.3), (6.4, 6.4, 0.8), (6.4, 6.42, 0.0),
+          (6.42, 6.42, 0.3), (6.42, 7.0, 0.9)], 5),
+        # No sentence end in the run: the whole run.
+        ([(6.1, 6.3, 0.0), (6.3, 6.35, 0.01), (6.35, 6.35, 0.3), (6.35, 6.36, 0.05),
+          (6.4, 7.0, 0.9)], 4),
+        # Three are no run; nor is a run with nothing said after it.
+        ([(6.1, 6.15, 0.0), (6.15, 6.2, 0.0), (6.2, 6.2, 0.3), (6.2, 7.0, 0.9)], 0),
+        ([(6.1, 6.15, 0.0), (6.15, 6.2, 0.0), (6.2, 6.2, 0.3), (6.2, 6.2, 0.3)], 0),
+        # Improbable words with room: speech the model makes little of, not missing text.
+        ([(6.1, 6.4, 0.0), (6.4, 6.7, 0.0), (6.7, 7.0, 0.02), (7.0, 7.3, 0.05),
+          (7.3, 7.6, 0.9)], 0),
+        # Said words with room and probability: nothing lacking.
+        ([(6.1, 6.5, 0.8), (6.5, 6.5, 0.0), (6.5, 6.5, 0.3), (6.5, 6.5, 0.3), (6.5, 7, 0.9)], 0),
+    ],
+)  # fmt: skip
+def test_text_crammed_before_a_match_is_the_text_the_audio_lacks(
+    forced: list[tuple[float, float, float]], lacking: int
+) -> None:
+    """The forced times of the words before a match (Whisper's DTW places every token): a
+    leading run of improbable or squeezed words is text the audio lacks, up to its last
+    sentence end; what follows is said (found again by the walk from there)."""
+    text = "this was cut it aired. The captains read the wind"
+    sync = _synchronizer(text)
+    words = text.split()
+    timed = [TimedToken(words[k], a, b, p) for k, (a, b, p) in enumerate(forced)]
+    assert sync._lacking_run(timed) == lacking

@@ -73,6 +73,20 @@ def test_a_name_faster_whisper_does_not_know_is_refused_with_every_name_it_knows
     assert "'nosuchmodel'" in message and "large-v3," in message and "turbo)" in message
 
 
+@pytest.mark.parametrize(
+    ("text", "limit", "shortened"),
+    [
+        ("short", 10, "short"),
+        ("abc def ghi", 7, "abc def …"),  # the limit falls on the space: "def" is whole
+        ("abc def ghi", 6, "abc …"),
+        ("a, b, c, d", 5, "a, b …"),
+        ("abcdefgh", 4, "abcd …"),  # no space to cut at
+    ],
+)
+def test_long_load_errors_are_cut_between_words(text: str, limit: int, shortened: str) -> None:
+    assert weights._shortened(text, limit) == shortened
+
+
 def test_compute_type_the_device_cannot_run_is_invalid_option() -> None:
     # No x86 CPU build of CTranslate2 runs float16; it refuses, and so do we, with a code.
     assert "float16" not in weights.supported_compute_types("cpu")
