@@ -51,12 +51,32 @@ def profile_line(stages: tuple[StageTime, ...]) -> str:
     return ", ".join(f"{s.stage} {s.seconds:.1f} s/{s.calls}" for s in stages)
 
 
-class TimedWindowModel:
+class _Wrapper:
+    """A window model (see `sync.WindowModel`) that passes every call on to `inner`; the
+    wrappers below change what they must."""
+
+    def __init__(self, inner: WindowModel) -> None:
+        self._inner = inner
+
+    def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
+        return self._inner.encode(samples, spans)
+
+    def token_ids(self, text: str) -> list[int]:
+        return self._inner.token_ids(text)
+
+    def align(self, window: EncodedWindow, words: list[list[int]]) -> list[TimedToken]:
+        return self._inner.align(window, words)
+
+    def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
+        return self._inner.transcribe(window)
+
+
+class TimedWindowModel(_Wrapper):
     """A window model (see `sync.WindowModel`) whose encode, align and transcribe calls are
     timed on a StageClock; a transcription's own forced alignment counts as transcription."""
 
     def __init__(self, inner: WindowModel, clock: StageClock) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._clock = clock
 
     def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
@@ -64,9 +84,6 @@ class TimedWindowModel:
         out = self._inner.encode(samples, spans)
         self._clock.add("encode", time.perf_counter() - started, len(spans))
         return out
-
-    def token_ids(self, text: str) -> list[int]:
-        return self._inner.token_ids(text)
 
     def align(self, window: EncodedWindow, words: list[list[int]]) -> list[TimedToken]:
         with self._clock.stage("align"):
@@ -81,12 +98,12 @@ class SecondWindowAsked(Exception):
     """The walk asked a `OneWindowModel` for a second window."""
 
 
-class OneWindowModel:
+class OneWindowModel(_Wrapper):
     """A window model that encodes one window and refuses any other (`SecondWindowAsked`):
     for a walk that is only worth finishing on one window."""
 
     def __init__(self, inner: WindowModel) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._encoded = False
 
     def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
@@ -95,22 +112,13 @@ class OneWindowModel:
         self._encoded = True
         return self._inner.encode(samples, spans)
 
-    def token_ids(self, text: str) -> list[int]:
-        return self._inner.token_ids(text)
 
-    def align(self, window: EncodedWindow, words: list[list[int]]) -> list[TimedToken]:
-        return self._inner.align(window, words)
-
-    def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
-        return self._inner.transcribe(window)
-
-
-class SeededWindowModel:
+class SeededWindowModel(_Wrapper):
     """A window model that hands out windows encoded earlier (to detect the language) when
     the walk asks for the same stretch, once each, and encodes the rest as `inner` does."""
 
     def __init__(self, inner: WindowModel, ready: list[EncodedWindow]) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._ready = {_span_key(w.start_s, w.end_s): w for w in ready}
 
     def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
@@ -118,15 +126,6 @@ class SeededWindowModel:
         missing = [span for span, window in zip(spans, found, strict=True) if window is None]
         fresh = iter(self._inner.encode(samples, missing) if missing else [])
         return [window if window is not None else next(fresh) for window in found]
-
-    def token_ids(self, text: str) -> list[int]:
-        return self._inner.token_ids(text)
-
-    def align(self, window: EncodedWindow, words: list[list[int]]) -> list[TimedToken]:
-        return self._inner.align(window, words)
-
-    def transcribe(self, window: EncodedWindow) -> list[TimedToken]:
-        return self._inner.transcribe(window)
 
 
 def _span_key(start_s: float, end_s: float) -> tuple[float, float]:
