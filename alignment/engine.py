@@ -249,7 +249,7 @@ class Aligner:
             language=lang,
             model=self.options.model,
             device=model.device,
-            duration_s=round(len(samples) / SAMPLE_RATE, 3),
+            duration_s=signal.duration_s,
             options=replace(self._effective_options(lang), refine=how),
             timings_s={k: round(v, 3) for k, v in timings.items()},
             stages=stages.report(),
@@ -304,8 +304,7 @@ class Aligner:
         except SecondWindowAsked:
             logger.debug("the short window's walk asked for another: walked with 30 s windows")
             return walk(aligner, _no_progress)
-        placed = [i for i, placement in enumerate(placements) if placement is not None]
-        if not placed or placed[-1] < len(placements) - 1:
+        if not placements or placements[-1] is None:
             logger.debug("words unplaced at the short window's end: walked with 30 s windows")
             return walk(aligner, _no_progress)
         return placements
@@ -438,8 +437,7 @@ class Aligner:
     ) -> list[Word]:
         speech = [t for t in tokens if t.kind == "speech"]
         times = self._times(speech, placements, signal, language_and_refine, stages)
-        duration_s = round(len(signal.samples) / SAMPLE_RATE, 3)  # as the result says
-        times = [(_inside(span, duration_s), how) for span, how in times]
+        times = [(_inside(span, signal.duration_s), how) for span, how in times]
         words: list[Word] = []
         speech_index = 0
         for index, token in enumerate(tokens):
@@ -496,6 +494,11 @@ class _Signal:
     quiet: Future[list[tuple[float, float]]] | None
     #: The phone model's scores of the whole recording (English only).
     frames: RecordingFrames | None = None
+
+    @property
+    def duration_s(self) -> float:
+        """The audio's length, to the millisecond, as the result gives it."""
+        return round(len(self.samples) / SAMPLE_RATE, 3)
 
 
 def _inside(span: tuple[float, float] | None, duration_s: float) -> tuple[float, float] | None:

@@ -62,14 +62,10 @@ class WindowAligner:
         return WindowAligner(self._model, self._tokenizer, tail_padding_s)
 
     def encode(self, samples: Samples, spans: list[tuple[float, float]]) -> list[EncodedWindow]:
-        """Encode windows [(start_s, end_s), …] of `samples`, in one batch per length."""
-        lengths = [window_frames(end - start, self._tail_padding_s) for start, end in spans]
-        out: dict[int, EncodedWindow] = {}
-        for length in dict.fromkeys(lengths):
-            batch = [i for i, frames in enumerate(lengths) if frames == length]
-            encoded = self._encode(samples, [spans[i] for i in batch], length)
-            out.update(zip(batch, encoded, strict=True))
-        return [out[i] for i in range(len(spans))]
+        """Encode windows [(start_s, end_s), …] of `samples` in one batch, as long as the
+        longest of them needs (a short window is asked for alone: `stages.OneWindowModel`)."""
+        frames = max(window_frames(end - start, self._tail_padding_s) for start, end in spans)
+        return self._encode(samples, spans, frames)
 
     def _encode(
         self, samples: Samples, spans: list[tuple[float, float]], frames: int
