@@ -7,12 +7,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alignment.captions.display import CueWord
+from alignment.captions.display import CLOSERS, CueWord
 from alignment.captions.options import CaptionOptions
 
 _SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
 _CLAUSE_END = (",", ";", ":", "—", "–", "-", "、", "，")
-_CLOSERS = "\"'”’»)]"
 
 # English words that lead the word after them: a line or cue must not end on one.
 _LEADING_WORDS_EN = frozenset(
@@ -181,7 +180,7 @@ class _Breaker:
 
     def break_cost(self, before: CueWord, after: CueWord) -> float:
         """How bad it is to end a cue or a line between these two words."""
-        text = before.text.rstrip(_CLOSERS)
+        text = before.text.rstrip(CLOSERS)
         if text.endswith(_SENTENCE_END) and not self._abbreviation(text, after.text):
             return _COST_SENTENCE
         cost = _COST_PHRASE if _bare(after.text) in self.leading else _COST_PLAIN

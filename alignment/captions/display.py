@@ -25,7 +25,7 @@ _CRAMMED_FACTOR = 3.0
 _TURN_PROBE_WORDS = 3
 _SENTENCE_END = (".", "!", "?", "…")
 #: What may follow a sentence's last word: quotes and brackets.
-_CLOSERS = "\"'”’»)]"
+CLOSERS = "\"'”’»)]"
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def _placed(pending: list[_Pending], before: CueWord, gap_end: float) -> list[Cu
 
 
 def _ends_sentence(text: str) -> bool:
-    return text.rstrip(_CLOSERS).endswith(_SENTENCE_END)
+    return text.rstrip(CLOSERS).endswith(_SENTENCE_END)
 
 
 def _lead_in(pending: list[_Pending]) -> int:
