@@ -18,7 +18,7 @@ import numpy as np
 from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
 
 from alignment.acoustic import LANGUAGES as ACOUSTIC_LANGUAGES
-from alignment.acoustic import AcousticRefiner, GraphemeModel, PhoneModel
+from alignment.acoustic import AcousticRefiner, GraphemeModel, PhoneModel, Pronouncer
 from alignment.audio import (
     LEVEL_FRAME_S,
     SAMPLE_RATE,
@@ -35,6 +35,7 @@ from alignment.forced import EncodedWindow, WindowAligner
 from alignment.lexicon import Lexicon
 from alignment.refine import RefineOptions, find_pauses, model_lag_s, refine
 from alignment.scout import PhoneScout, RecordingFrames
+from alignment.spanish import SpanishLexicon
 from alignment.sphinx import SphinxAligner
 from alignment.stages import (
     OneWindowModel,
@@ -148,7 +149,8 @@ class Aligner:
         check_options(self.options)
         limit_heap_arenas()
         self._model: LoadedModel | None = None
-        self._acoustic: AcousticRefiner | None = None
+        self._acoustic: dict[str, AcousticRefiner] = {}
+        self._phones: PhoneModel | None = None
         self._second: SphinxAligner | None = None
 
     @property
@@ -179,12 +181,21 @@ class Aligner:
 
     @property
     def acoustic(self) -> AcousticRefiner:
-        """The phone-level refiner (its models and dictionary load on first use)."""
-        if self._acoustic is None:
-            lexicon = Lexicon.load(guess=GraphemeModel().phones)
+        """The phone-level refiner for English (its models and dictionary load on first use)."""
+        return self.acoustic_for("en")
+
+    def acoustic_for(self, language: str) -> AcousticRefiner:
+        """The phone-level refiner for a language of `ACOUSTIC_LANGUAGES`: one phone model,
+        each language's own lexicon (loaded on first use)."""
+        if language not in self._acoustic:
+            if self._phones is None:
+                self._phones = PhoneModel()
+            lexicon: Pronouncer = (
+                Lexicon.load(guess=GraphemeModel().phones) if language == "en" else SpanishLexicon()
+            )
             threads = cpu_threads_for(self.options.cpu_threads)
-            self._acoustic = AcousticRefiner(PhoneModel(), lexicon, workers=threads)
-        return self._acoustic
+            self._acoustic[language] = AcousticRefiner(self._phones, lexicon, workers=threads)
+        return self._acoustic[language]
 
     @property
     def second_opinion(self) -> SphinxAligner:
@@ -235,7 +246,7 @@ class Aligner:
             )
             with self._recording_frames(samples, (lang, how), stages) as frames:
                 signal = replace(signal, frames=frames)
-                placements = self._walk(aligner, detected, signal, stages, (tokens, progress))
+                placements = self._walk(aligner, detected, signal, stages, (tokens, progress, lang))
                 timings["align_s"] = time.perf_counter() - clock
 
                 clock = time.perf_counter()
@@ -275,9 +286,10 @@ class Aligner:
         detected: list[EncodedWindow],
         signal: _Signal,
         stages: StageClock,
-        text: tuple[list[TextToken], ProgressCallback],
+        text: tuple[list[TextToken], ProgressCallback, str],
     ) -> list[Placement | None]:
-        """Every word's placement by the walk (`text`: the words and the progress to report).
+        """Every word's placement by the walk (`text`: the words, the progress to report and
+        the language).
         A recording shorter than one window, whose words the acoustic pass re-times, is
         first walked with one window encoded as its audio and `TAIL_PADDING_S` of silence
         (stable-ts does so too: 0.1 s less of a 25 s recording's 0.7 with `base`). Where that
@@ -288,11 +300,11 @@ class Aligner:
           words after it was not found);
         - on a recording that needs several windows (crosstalk), short ones moved words.
         """
-        tokens, progress = text
+        tokens, progress, language = text
 
         def walk(model: WindowModel, report: ProgressCallback) -> list[Placement | None]:
             timed = SeededWindowModel(TimedWindowModel(model, stages), detected)
-            return self._sync(timed, signal, tokens, stages, report)
+            return self._sync(timed, signal, (tokens, language), stages, report)
 
         one_window = len(signal.samples) < self.options.window_s * SAMPLE_RATE
         # Windows encoded ahead in batches (batch_size > 1) would always ask for a second.
@@ -313,10 +325,11 @@ class Aligner:
         self,
         aligner: WindowModel,
         signal: _Signal,
-        tokens: list[TextToken],
+        text: tuple[list[TextToken], str],
         stages: StageClock,
         progress: ProgressCallback,
     ) -> list[Placement | None]:
+        tokens, language = text
         speech = [spoken_form(t.text) for t in tokens if t.kind == "speech"]
         frames = signal.frames
         sync = Synchronizer(
@@ -325,7 +338,7 @@ class Aligner:
             signal.levels,
             speech,
             self._sync_options(),
-            self._scout(frames, speech, stages) if frames is not None else None,
+            self._scout(frames, speech, language, stages) if frames is not None else None,
         )
         placements = sync.run(lambda fraction: progress("align", fraction))
         logger.info(
@@ -354,15 +367,17 @@ class Aligner:
         if language not in ACOUSTIC_LANGUAGES or how != "acoustic" or on_gpu:
             return nullcontext()
         return RecordingFrames(
-            self.acoustic.scorer,
+            self.acoustic_for(language).scorer,
             samples,
             lambda seconds: stages.add("phones", seconds),
             workers=cpu_threads_for(self.options.cpu_threads),
         )
 
-    def _scout(self, frames: RecordingFrames, words: list[str], stages: StageClock) -> PhoneScout:
-        """The phone model's walk ahead of Whisper (English: the lexicon's language)."""
-        acoustic = self.acoustic
+    def _scout(
+        self, frames: RecordingFrames, words: list[str], language: str, stages: StageClock
+    ) -> PhoneScout:
+        """The phone model's walk ahead of Whisper (in a language the lexicons know)."""
+        acoustic = self.acoustic_for(language)
         return PhoneScout(
             frames,
             [acoustic.labels(word) for word in words],
@@ -477,7 +492,7 @@ class Aligner:
         words = [t.text for t in speech]
         second = self.second_opinion if how == "precise" else None
         with stages.stage("acoustic"):
-            out = self.acoustic.refine(
+            out = self.acoustic_for(language).refine(
                 samples, words, times, pauses, levels, extra or (), second, signal.frames
             )
         # The pass marks its words "acoustic"; with the second opinion asked for, "precise".
