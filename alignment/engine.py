@@ -181,7 +181,8 @@ class Aligner:
 
     @property
     def acoustic(self) -> AcousticRefiner:
-        """The phone-level refiner for English (its models and dictionary load on first use)."""
+        """The phone-level refiner for English (its models and dictionary load on first use;
+        the service loads them before its first job)."""
         return self.acoustic_for("en")
 
     def acoustic_for(self, language: str) -> AcousticRefiner:
@@ -354,7 +355,7 @@ class Aligner:
         self, samples: Samples, language_and_refine: tuple[str, Refinement], stages: StageClock
     ) -> AbstractContextManager[RecordingFrames | None]:
         """The phone model's scores of the recording, for its walk ahead of Whisper and the
-        acoustic pass, with the default refinement in English (the lexicon's language).
+        acoustic pass, with the default refinement in a language of `ACOUSTIC_LANGUAGES`.
         Otherwise None: Whisper's windows place every word, and with `precise` the acoustic
         pass scores each chunk on its own, as before the path (that costlier setting is for
         precision, not speed: on `real_mfa_acoustic_corpus`, where the path handed over to
@@ -490,13 +491,15 @@ class Aligner:
             return [(span, "signal") for span in times]
         pauses = [(p.start, p.end) for p in find_pauses(levels, RefineOptions().min_pause_s)]
         words = [t.text for t in speech]
-        second = self.second_opinion if how == "precise" else None
+        # pocketsphinx's model and dictionary are English: Spanish gets the pass alone.
+        second = self.second_opinion if how == "precise" and language == "en" else None
         with stages.stage("acoustic"):
             out = self.acoustic_for(language).refine(
                 samples, words, times, pauses, levels, extra or (), second, signal.frames
             )
-        # The pass marks its words "acoustic"; with the second opinion asked for, "precise".
-        return [(span, how if kind == "acoustic" else kind) for span, kind in out]
+        # The pass marks its words "acoustic"; with the second opinion, "precise".
+        mark: Refinement = "precise" if second is not None else "acoustic"
+        return [(span, mark if kind == "acoustic" else kind) for span, kind in out]
 
 
 @dataclass(frozen=True)
@@ -507,7 +510,7 @@ class _Signal:
     levels: Levels
     samples: Samples
     quiet: Future[list[tuple[float, float]]] | None
-    #: The phone model's scores of the whole recording (English only).
+    #: The phone model's scores of the whole recording (languages the lexicons know).
     frames: RecordingFrames | None = None
 
     @property

@@ -85,7 +85,9 @@ def spell(word: str) -> list[str]:
         elif letter in _LETTERS:
             out.extend(_LETTERS[letter])
         elif letter == "ü":
-            out.append("W")  # pingüino
+            if not (word[i - 1 : i] == "g" and after in _FRONT):
+                return []  # Spanish writes ü only in güe and güi (pingüino)
+            out.append("W")
         elif letter in "iu" and (_is_vowel(plain, i + 1) or _after_open_vowel(plain, i)):
             out.append("Y" if letter == "i" else "W")  # the glides of "bien", "cuatro", "aire"
         elif plain[i] in _VOWELS:

@@ -14,7 +14,8 @@ WordStatus = Literal["aligned", "not_found", "non_speech"]
 #: the model's lag).
 Refinement = Literal["acoustic", "precise", "signal", "none"]
 REFINEMENTS: tuple[Refinement, ...] = ("acoustic", "precise", "signal", "none")
-#: The refinements that run the acoustic pass (English; other languages get "signal").
+#: The refinements that run the acoustic pass (English and Spanish; other languages get
+#: "signal"; "precise" adds its second opinion in English only).
 ACOUSTIC_REFINEMENTS: tuple[Refinement, ...] = ("acoustic", "precise")
 
 #: Called with (stage, fraction of that stage done, 0..1).
@@ -68,8 +69,9 @@ class AlignmentOptions:
     window_s: float = 30.0
     hop_s: float = 27.0
     edge_guard_s: float = 2.0
-    #: "acoustic" and "precise" need a language the acoustic pass knows (English); other
-    #: languages get "signal", and each word says which it got.
+    #: "acoustic" and "precise" need a language the acoustic pass knows (English, Spanish);
+    #: other languages get "signal", and each word says which it got. The second opinion of
+    #: "precise" is English only: Spanish words get "acoustic".
     refine: Refinement = "acoustic"
     #: Also find pauses with a voice-activity model (Silero): catches breathy or noisy pauses.
     vad_pauses: bool = True

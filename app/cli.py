@@ -102,9 +102,10 @@ def _add_align_command(commands: _Commands) -> None:
         "--refine",
         choices=REFINEMENTS,
         default="acoustic",
-        help="how word boundaries are sharpened: acoustic (a phone-level model; English, "
-        "other languages get signal), precise (acoustic with a second aligner's opinion: "
-        "finer, slower), signal (pauses and energy), none (default: acoustic)",
+        help="how word boundaries are sharpened: acoustic (a phone-level model; English and "
+        "Spanish, other languages get signal), precise (acoustic with a second aligner's "
+        "opinion, English: finer, slower), signal (pauses and energy), none (default: "
+        "acoustic)",
     )
     cmd.add_argument(
         "--device",

@@ -77,9 +77,22 @@ def predict_command(engine: str, model: str, case: Path, pred: Path, *extra: str
         str(pred),
         *extra,
     ]
-    if case.name in LANGUAGES:
-        command += ["--language", LANGUAGES[case.name]]
+    language = case_language(case)
+    if language is not None:
+        command += ["--language", language]
     return command
+
+
+def case_language(case: Path) -> str | None:
+    """The language a case is said in: its `spec.json`'s `language` (the shared bench's
+    generator writes one), else `LANGUAGES`; None for English cases that name none (the
+    English-only models need none)."""
+    spec = case / "spec.json"
+    if spec.exists():
+        language = json.loads(spec.read_text("utf-8")).get("language")
+        if language and language != "en":
+            return str(language)
+    return LANGUAGES.get(case.name)
 
 
 def _run_one(engine: str, model: str, case: Path, preds: Path, extra: tuple[str, ...] = ()) -> Run:
@@ -264,7 +277,7 @@ def main() -> None:
     for model in args.models:
         runs: list[Run] = []
         for case in cases:
-            if model.endswith(".en") and case.name in LANGUAGES:
+            if model.endswith(".en") and case_language(case) is not None:
                 continue
             for engine in engines:
                 preds = args.out / "preds" / engine / model

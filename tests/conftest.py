@@ -21,6 +21,11 @@ from tests.device import TEST_DEVICE
 from tests.service import Server
 
 SAMPLES = Path(__file__).resolve().parent.parent / "audio_samples"
+#: German text for eSpeak NG to say: a language with neither a bundled sample nor a lexicon.
+GERMAN = (
+    "Der Hafen ist am Morgen noch still. Die Fischer bringen ihre Boote hinaus, und am "
+    "Mittag verkaufen sie den Fang auf dem Markt neben der alten Kirche."
+)
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,8 @@ import pytest
 
 from alignment import Aligner, AlignmentOptions
 from alignment.audio import SAMPLE_RATE, load_audio
-from tests.conftest import load_sample, run_tool
+from tests.conftest import GERMAN, load_sample, run_tool
 from tests.device import TEST_DEVICE
-
-GERMAN = (
-    "Der Hafen ist am Morgen noch still. Die Fischer bringen ihre Boote hinaus, und am "
-    "Mittag verkaufen sie den Fang auf dem Markt neben der alten Kirche."
-)
 
 
 @pytest.fixture(scope="module")
