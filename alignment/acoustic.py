@@ -119,6 +119,13 @@ class AcousticOptions:
     #: `max_crammed_shift_s`.
     crammed_word_s: float = 0.06
     max_crammed_shift_s: float = 2.0
+    #: A word whose path scores at least this, between two words whose signal times the path
+    #: confirms, takes the path's time however far it moves ("cup." after "$2.50, a" was
+    #: placed by Whisper 0.7 s late, after the pause; the path had it 10 ms off).
+    sandwiched_min_log_prob: float = -3.0
+    #: ... unless the path gives it more than this per phone: a path that crammed the word
+    #: before stretches this one over its sound ("retired" after a squeezed "toolkit. A").
+    sandwiched_max_phone_s: float = 0.15
     #: An unsure word whose signal start lies this far outside the starts of the sure words
     #: around it takes the path's time (it is out of order with them); closer, it keeps its
     #: signal time.
@@ -569,7 +576,7 @@ class AcousticRefiner:
             for k, turn in enumerate(chunk.words)
             if k > 0 and turns[turn] and self._turn_onset(emissions, chunk, k, (labels, found))
         ]
-        moved = self._accepted(chunk.words, found, spans)
+        moved = self._accepted(chunk.words, found, spans, labels)
         if second is None:
             return moved, onsets, {}
         return moved, onsets, _second_spans(second, samples[a:b], chunk, spelled)
@@ -632,6 +639,7 @@ class AcousticRefiner:
         words: list[int],
         found: dict[int, tuple[Span, float]],
         spans: Sequence[Span | None],
+        labels: Sequence[list[int]],
     ) -> dict[int, Span]:
         """The words whose path times are taken: those the model is sure of and that moved
         plausibly far; and an unsure word whose signal time does not fit between the nearest
@@ -648,6 +656,15 @@ class AcousticRefiner:
             # often takes in a pause before the word: a start inside it is no move away).
             moved_s = max(0.0, old[0] - span[0], span[0] - old[1])
             if score >= opts.min_word_log_prob and moved_s <= reach:
+                sure[i] = span
+        for k, i in enumerate(words):
+            # A word the path is sure of and does not stretch, between two words whose signal
+            # times agree with the path, takes the path's time however far it moves.
+            (span, score), neighbours = found[i], words[max(k - 1, 0) : k + 2 : 2]
+            if i in sure or score < opts.sandwiched_min_log_prob or len(neighbours) < 2:
+                continue
+            stretched = span[1] - span[0] > opts.sandwiched_max_phone_s * len(labels[i])
+            if not stretched and all(j in sure for j in neighbours):
                 sure[i] = span
         moved = dict(sure)
         for k, i in enumerate(words):

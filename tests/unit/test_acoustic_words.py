@@ -419,6 +419,36 @@ def test_an_unsure_path_keeps_signal_times() -> None:
     assert [how for _, how in _refine(sure=-5.0)] == ["signal"] * 3
 
 
+def _between(dog_frames: int, pause_frames: int) -> tuple[tuple[float, float] | None, str]:
+    """ "cat dog cat": the path hears "dog" from 0.5 s, for `dog_frames` frames (its vowel
+    held), then a pause and the second "cat"; Whisper put "dog" right before that "cat"."""
+    dog = [4] + [5] * (dog_frames - 2) + [6]
+    frames = [0] * 10 + [1, 2, 2, 3] + [0] * 11 + dog + [0] * pause_frames + [1, 2, 2, 3]
+    second_cat = 0.02 * (25 + dog_frames + pause_frames)
+    refiner = AcousticRefiner(
+        _Scripted(frames + [0] * 30, -0.05),
+        Lexicon({"cat": "K AE1 T", "dog": "D AA1 G"}),
+        AcousticOptions(start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0, dip_radius_s=0),
+    )
+    spans: list[tuple[float, float] | None] = [
+        (0.2, 0.28),
+        (second_cat - 0.08, second_cat),  # 0.08 s: not crammed; over 0.5 s from the path
+        (second_cat, second_cat + 0.08),
+    ]
+    samples = np.arange(2 * SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
+    return list(refiner.refine(samples, ["cat", "dog", "cat"], spans))[1]
+
+
+def test_a_sure_word_between_confirmed_ones_takes_the_path_time_however_far() -> None:
+    """The words around it confirm Whisper's times there, and the path is sure of it: its
+    start goes 0.68 s back, past `max_shift_s`; not where the path stretches it (more than
+    `sandwiched_max_phone_s` a phone: a path that crammed the word before)."""
+    span, how = _between(dog_frames=8, pause_frames=30)  # 0.16 s, 0.053 s a phone
+    assert how == "acoustic" and span is not None and abs(span[0] - 0.5) <= 0.011
+    span, how = _between(dog_frames=30, pause_frames=0)  # 0.6 s, 0.2 s a phone: stretched
+    assert how == "signal" and span is not None and span[0] > 1.0
+
+
 class _TwoVoices:
     """A phone scorer hearing two voices at once: each 20 ms frame holds the classes
     planted in it (several where both speak)."""
