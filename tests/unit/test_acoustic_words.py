@@ -419,15 +419,19 @@ def test_an_unsure_path_keeps_signal_times() -> None:
     assert [how for _, how in _refine(sure=-5.0)] == ["signal"] * 3
 
 
-def _between(dog_frames: int, pause_frames: int) -> tuple[tuple[float, float] | None, str]:
+def _between(
+    dog_frames: int, pause_frames: int, dog_phones: str = "D AA1 G"
+) -> tuple[tuple[float, float] | None, str]:
     """ "cat dog cat": the path hears "dog" from 0.5 s, for `dog_frames` frames (its vowel
     held), then a pause and the second "cat"; Whisper put "dog" right before that "cat"."""
     dog = [4] + [5] * (dog_frames - 2) + [6]
+    if dog_phones == "D AA1":
+        dog[-1] = 5
     frames = [0] * 10 + [1, 2, 2, 3] + [0] * 11 + dog + [0] * pause_frames + [1, 2, 2, 3]
     second_cat = 0.02 * (25 + dog_frames + pause_frames)
     refiner = AcousticRefiner(
         _Scripted(frames + [0] * 30, -0.05),
-        Lexicon({"cat": "K AE1 T", "dog": "D AA1 G"}),
+        Lexicon({"cat": "K AE1 T", "dog": dog_phones}),
         AcousticOptions(start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0, dip_radius_s=0),
     )
     spans: list[tuple[float, float] | None] = [
@@ -442,10 +446,14 @@ def _between(dog_frames: int, pause_frames: int) -> tuple[tuple[float, float] | 
 def test_a_sure_word_between_confirmed_ones_takes_the_path_time_however_far() -> None:
     """The words around it confirm Whisper's times there, and the path is sure of it: its
     start goes 0.68 s back, past `max_shift_s`; not where the path stretches it (more than
-    `sandwiched_max_phone_s` a phone: a path that crammed the word before)."""
+    `sandwiched_max_phone_s` a phone: a path that crammed the word before), nor for a word of
+    fewer than `sandwiched_min_phones` phones."""
     span, how = _between(dog_frames=8, pause_frames=30)  # 0.16 s, 0.053 s a phone
     assert how == "acoustic" and span is not None and abs(span[0] - 0.5) <= 0.011
     span, how = _between(dog_frames=30, pause_frames=0)  # 0.6 s, 0.2 s a phone: stretched
+    assert how == "signal" and span is not None and span[0] > 1.0
+    # A word of two phones is too little evidence (`sandwiched_min_phones`).
+    span, how = _between(dog_frames=8, pause_frames=30, dog_phones="D AA1")
     assert how == "signal" and span is not None and span[0] > 1.0
 
 
