@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -151,6 +152,7 @@ class Aligner:
         self._model: LoadedModel | None = None
         self._acoustic: dict[str, AcousticRefiner] = {}
         self._phones: PhoneModel | None = None
+        self._acoustic_lock = threading.Lock()
         self._second: SphinxAligner | None = None
 
     @property
@@ -187,16 +189,19 @@ class Aligner:
 
     def acoustic_for(self, language: str) -> AcousticRefiner:
         """The phone-level refiner for a language of `ACOUSTIC_LANGUAGES`: one phone model,
-        each language's own lexicon (loaded on first use)."""
-        if language not in self._acoustic:
-            if self._phones is None:
-                self._phones = PhoneModel()
-            lexicon: Pronouncer = (
-                Lexicon.load(guess=GraphemeModel().phones) if language == "en" else SpanishLexicon()
-            )
-            threads = cpu_threads_for(self.options.cpu_threads)
-            self._acoustic[language] = AcousticRefiner(self._phones, lexicon, workers=threads)
-        return self._acoustic[language]
+        each language's own lexicon (loaded on first use, once however many calls ask)."""
+        with self._acoustic_lock:
+            if language not in self._acoustic:
+                if self._phones is None:
+                    self._phones = PhoneModel()
+                lexicon: Pronouncer = (
+                    Lexicon.load(guess=GraphemeModel().phones)
+                    if language == "en"
+                    else SpanishLexicon()
+                )
+                threads = cpu_threads_for(self.options.cpu_threads)
+                self._acoustic[language] = AcousticRefiner(self._phones, lexicon, workers=threads)
+            return self._acoustic[language]
 
     @property
     def second_opinion(self) -> SphinxAligner:

@@ -45,7 +45,7 @@ _FORM_FIELDS: dict[str, Any] = {
         "type": "string",
         "enum": ["acoustic", "precise", "signal", "none"],
         "description": "how word boundaries are sharpened (default: the server's setting, "
-        "acoustic; languages other than English get signal)",
+        "acoustic; languages other than English and Spanish get signal)",
     },
     "callback_url": {
         "type": "string",

@@ -155,6 +155,9 @@ def test_spanish_words_are_moved_onto_their_phones() -> None:
     assert float(np.percentile(errors, 90)) <= 0.07
     assert float(np.mean(errors <= 0.1)) >= 0.96
     assert float(np.percentile(errors, 90)) < float(np.percentile(before, 90))
+    # pocketsphinx's second opinion is English: with `precise`, the pass alone, said so.
+    precise = engine.align(sample.audio, sample.text, language="es", refine="precise")
+    assert {w.refinement for w in precise.words if w.status == "aligned"} == {"acoustic"}
 
 
 def test_an_unsupported_language_gets_signal_refinement(tmp_path: Path) -> None:
