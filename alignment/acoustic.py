@@ -119,9 +119,10 @@ class AcousticOptions:
     #: `max_crammed_shift_s`.
     crammed_word_s: float = 0.06
     max_crammed_shift_s: float = 2.0
-    #: A word whose path scores at least this, between two words whose signal times the path
-    #: confirms, takes the path's time however far it moves ("cup." after "$2.50, a" was
-    #: placed by Whisper 0.7 s late, after the pause; the path had it 10 ms off).
+    #: A word whose path scores at least this, between two words whose path times the pass
+    #: takes (within the reach above of their signal times), takes the path's time however
+    #: far it moves ("cup." after "$2.50, a" was placed by Whisper 0.7 s late, after the
+    #: pause; the path had it 10 ms off).
     sandwiched_min_log_prob: float = -3.0
     #: ... unless the path gives it more than this per phone: a path that crammed the word
     #: before stretches this one over its sound ("retired" after a squeezed "toolkit. A").
@@ -363,13 +364,12 @@ class PhoneModel:
 
 #: Spanish phones (`spanish.py`) that no ARPAbet phone above fits -> the model's IPA tokens.
 #: Measured on the benchmark's Spanish speech, the model hears Spanish /e/ mostly as its ɪ,
-#: /o/ as oʊ and /r/ as ɹ: those count too.
+#: /o/ as oʊ or ɔ (and ə, left out: it is every reduced vowel's) and /r/ as ɹ: those count
+#: too. Spanish /i/ and /u/ are ARPAbet's IH and UH (i/ɪ, u/ʊ).
 _IPA_MORE = {
     "A_ES": "a ɑ ɐ ʌ æ",
     "E_ES": "e ɛ ɪ eɪ",
-    "I_ES": "i ɪ",
     "O_ES": "o ɔ oʊ",
-    "U_ES": "u ʊ",
     "B_ES": "b β v",
     "D_ES": "d ð",
     "G_ES": "ɡ g ɣ",
@@ -378,7 +378,6 @@ _IPA_MORE = {
     "Y_ES": "ʝ j ʎ d͡ʒ ʒ",
     "NY_ES": "ɲ n j",
     "R_ES": "ɾ r ɹ",
-    "RR_ES": "r ɾ ɹ",
 }
 _TOKENS = {**_IPA, **_IPA_MORE}
 _CLASSES = ["<blank>", *_TOKENS]
@@ -646,7 +645,8 @@ class AcousticRefiner:
         labels: Sequence[list[int]],
     ) -> dict[int, Span]:
         """The words whose path times are taken: those the model is sure of and that moved
-        plausibly far; and an unsure word whose signal time does not fit between the nearest
+        plausibly far, or moved further but sit between two such words (`_sandwiched`); and
+        an unsure word whose signal time does not fit between the nearest
         sure words around it (crosstalk, a crammed run), where the path, which keeps them in
         order, is the better guess."""
         opts = self.options
@@ -661,20 +661,7 @@ class AcousticRefiner:
             moved_s = max(0.0, old[0] - span[0], span[0] - old[1])
             if score >= opts.min_word_log_prob and moved_s <= reach:
                 sure[i] = span
-        for k, i in enumerate(words):
-            # A word the path is sure of and does not stretch, between two words whose signal
-            # times agree with the path, takes the path's time however far it moves.
-            (span, score), neighbours = found[i], words[max(k - 1, 0) : k + 2 : 2]
-            if i in sure or score < opts.sandwiched_min_log_prob or len(neighbours) < 2:
-                continue
-            phones = len(labels[i])
-            stretched = span[1] - span[0] > opts.sandwiched_max_phone_s * phones
-            if (
-                phones >= opts.sandwiched_min_phones
-                and not stretched
-                and all(j in sure for j in neighbours)
-            ):
-                sure[i] = span
+        sure.update(self._sandwiched(words, found, sure, labels))
         moved = dict(sure)
         for k, i in enumerate(words):
             if i in sure:
@@ -689,6 +676,33 @@ class AcousticRefiner:
             if not before[0] - slack < old[0] < after[0] + slack:
                 moved[i] = found[i][0]
         return moved
+
+    def _sandwiched(
+        self,
+        words: list[int],
+        found: dict[int, tuple[Span, float]],
+        sure: dict[int, Span],
+        labels: Sequence[list[int]],
+    ) -> dict[int, Span]:
+        """The words the path is sure of (`sandwiched_min_log_prob`, at least
+        `sandwiched_min_phones` phones, at most `sandwiched_max_phone_s` a phone) that lie
+        between two words of `sure` but moved too far from their signal times to be sure
+        themselves: Whisper put them out of their place, and they take the path's time."""
+        opts = self.options
+        out: dict[int, Span] = {}
+        for before, i, after in zip(words, words[1:], words[2:], strict=False):
+            (span, score), phones = found[i], len(labels[i])
+            if i in sure or before not in sure or after not in sure:
+                continue
+            unstretched = span[1] - span[0] <= opts.sandwiched_max_phone_s * phones
+            if (
+                score >= opts.sandwiched_min_log_prob
+                and phones >= opts.sandwiched_min_phones
+                and unstretched
+            ):
+                out[i] = span
+                logger.debug("word %d: sure on the path at %.2f s (%.2f)", i, span[0], score)
+        return out
 
     def _word_span(self, offset_s: float, phones: list[LabelSpan]) -> tuple[Span, float]:
         return word_span(phones, offset_s, self.scorer.frame_s, self.options)

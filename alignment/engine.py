@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
@@ -61,6 +61,13 @@ from alignment.types import (
 from alignment.weights import LoadedModel, load_model
 
 logger = logging.getLogger(__name__)
+
+#: Each language of the acoustic pass and how its lexicon loads (English: the CMU
+#: Pronouncing Dictionary, with the G2P model for words it lacks; Spanish: spelling rules).
+_LEXICONS: dict[str, Callable[[], Pronouncer]] = {
+    "en": lambda: Lexicon.load(guess=GraphemeModel().phones),
+    "es": SpanishLexicon,
+}
 
 #: Silence after the audio of a recording shorter than one window, where its window is
 #: encoded short (`Aligner._walk`): with 1 s every word of the bench's cases stayed the same
@@ -152,7 +159,7 @@ class Aligner:
         self._model: LoadedModel | None = None
         self._acoustic: dict[str, AcousticRefiner] = {}
         self._phones: PhoneModel | None = None
-        self._acoustic_lock = threading.Lock()
+        self._load_lock = threading.Lock()  # the acoustic models and pocketsphinx load once
         self._second: SphinxAligner | None = None
 
     @property
@@ -190,25 +197,28 @@ class Aligner:
     def acoustic_for(self, language: str) -> AcousticRefiner:
         """The phone-level refiner for a language of `ACOUSTIC_LANGUAGES`: one phone model,
         each language's own lexicon (loaded on first use, once however many calls ask)."""
-        with self._acoustic_lock:
+        if language not in _LEXICONS:
+            raise UnsupportedLanguageError(
+                f"The acoustic pass has no lexicon for {language!r}; it knows "
+                f"{', '.join(sorted(_LEXICONS))}. Use refine=signal for other languages."
+            )
+        with self._load_lock:
             if language not in self._acoustic:
                 if self._phones is None:
                     self._phones = PhoneModel()
-                lexicon: Pronouncer = (
-                    Lexicon.load(guess=GraphemeModel().phones)
-                    if language == "en"
-                    else SpanishLexicon()
-                )
                 threads = cpu_threads_for(self.options.cpu_threads)
-                self._acoustic[language] = AcousticRefiner(self._phones, lexicon, workers=threads)
+                self._acoustic[language] = AcousticRefiner(
+                    self._phones, _LEXICONS[language](), workers=threads
+                )
             return self._acoustic[language]
 
     @property
     def second_opinion(self) -> SphinxAligner:
         """pocketsphinx's aligner for `refine="precise"` (loaded on first use)."""
-        if self._second is None:
-            self._second = SphinxAligner(cpu_threads_for(self.options.cpu_threads))
-        return self._second
+        with self._load_lock:
+            if self._second is None:
+                self._second = SphinxAligner(cpu_threads_for(self.options.cpu_threads))
+            return self._second
 
     def align(
         self,

@@ -420,7 +420,7 @@ def test_an_unsure_path_keeps_signal_times() -> None:
 
 
 def _between(
-    dog_frames: int, pause_frames: int, dog_phones: str = "D AA1 G"
+    dog_frames: int, pause_frames: int, dog_phones: str = "D AA1 G", sure: float = -0.05
 ) -> tuple[tuple[float, float] | None, str]:
     """ "cat dog cat": the path hears "dog" from 0.5 s, for `dog_frames` frames (its vowel
     held), then a pause and the second "cat"; Whisper put "dog" right before that "cat"."""
@@ -430,9 +430,15 @@ def _between(
     frames = [0] * 10 + [1, 2, 2, 3] + [0] * 11 + dog + [0] * pause_frames + [1, 2, 2, 3]
     second_cat = 0.02 * (25 + dog_frames + pause_frames)
     refiner = AcousticRefiner(
-        _Scripted(frames + [0] * 30, -0.05),
+        _Scripted(frames + [0] * 30, sure),
         Lexicon({"cat": "K AE1 T", "dog": dog_phones}),
-        AcousticOptions(start_offset_s=0.0, end_offset_s=0.0, pause_snap_s=0.0, dip_radius_s=0),
+        AcousticOptions(
+            start_offset_s=0.0,
+            end_offset_s=0.0,
+            pause_snap_s=0.0,
+            dip_radius_s=0,
+            max_shift_s=0.3,  # every move below is well past it
+        ),
     )
     spans: list[tuple[float, float] | None] = [
         (0.2, 0.28),
@@ -447,13 +453,16 @@ def test_a_sure_word_between_confirmed_ones_takes_the_path_time_however_far() ->
     """The words around it confirm Whisper's times there, and the path is sure of it: its
     start goes 0.68 s back, past `max_shift_s`; not where the path stretches it (more than
     `sandwiched_max_phone_s` a phone: a path that crammed the word before), nor for a word of
-    fewer than `sandwiched_min_phones` phones."""
+    fewer than `sandwiched_min_phones` phones, nor where the path is unsure of it."""
     span, how = _between(dog_frames=8, pause_frames=30)  # 0.16 s, 0.053 s a phone
     assert how == "acoustic" and span is not None and abs(span[0] - 0.5) <= 0.011
     span, how = _between(dog_frames=30, pause_frames=0)  # 0.6 s, 0.2 s a phone: stretched
     assert how == "signal" and span is not None and span[0] > 1.0
     # A word of two phones is too little evidence (`sandwiched_min_phones`).
     span, how = _between(dog_frames=8, pause_frames=30, dog_phones="D AA1")
+    assert how == "signal" and span is not None and span[0] > 1.0
+    # A path less sure than `sandwiched_min_log_prob` (the words around it still pass).
+    span, how = _between(dog_frames=8, pause_frames=30, sure=-3.5)
     assert how == "signal" and span is not None and span[0] > 1.0
 
 
