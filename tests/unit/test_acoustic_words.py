@@ -16,6 +16,7 @@ from alignment.acoustic import (
     close_voiced_gaps,
     hiss_over_voice_db,
     in_order,
+    onto_deep_pause_end,
     onto_hiss,
     onto_voice_onsets,
     plan_chunks,
@@ -124,6 +125,24 @@ def test_edges_snap_onto_nearby_pauses_only() -> None:
     assert snap_to_pauses((1.1, 1.88), pauses, 0.03, end_reach_s=0.15) == (1.1, 2.0)
     assert snap_to_pauses((1.1, 1.8), pauses, 0.03, end_reach_s=0.15) == (1.1, 1.8)
     assert snap_to_pauses((2.6, 2.9), pauses, 0.03, end_reach_s=0.15) == (2.6, 2.9)
+
+
+def test_a_start_inside_a_deep_pause_moves_on_to_its_end() -> None:
+    """A pause 0.5-1.0 s, then speech: a start 40 ms before the pause's end moves on to it
+    where the pause is deep (silence, 40 dB below the speech), not where it is a gap in
+    noise (8 dB); nor from further than `pause_start_reach_s`, nor within `pause_snap_s`
+    (`snap_to_pauses` takes those)."""
+    opts = AcousticOptions()
+    deep = np.full(400, -20.0, dtype=np.float32)  # 5 ms frames, 2 s
+    deep[100:200] = -60.0
+    shallow = deep.copy()
+    shallow[100:200] = -28.0
+    pauses = [(0.5, 1.0)]
+    assert onto_deep_pause_end((0.96, 1.3), pauses, deep, opts) == (1.0, 1.3)
+    assert onto_deep_pause_end((0.96, 1.3), pauses, shallow, opts) == (0.96, 1.3)
+    assert onto_deep_pause_end((0.94, 1.3), pauses, deep, opts) == (0.94, 1.3)  # 60 ms
+    assert onto_deep_pause_end((0.98, 1.3), pauses, deep, opts) == (0.98, 1.3)  # 20 ms
+    assert onto_deep_pause_end((0.96, 0.99), pauses, deep, opts) == (0.96, 0.99)  # ends in it
 
 
 def test_a_voiced_gap_goes_to_the_word_before_a_closure_or_a_pause_does_not() -> None:
