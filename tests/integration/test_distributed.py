@@ -204,7 +204,8 @@ def test_jobs_survive_a_rabbitmq_restart_mid_run(
     assert "the queue did not take it" in cluster.api.log.read_text()
     cluster.broker.start()
     for job_id in [running, *queued, *during]:
-        assert wait_for(api, job_id, 300)["status"] == "succeeded", job_id
+        job = wait_for(api, job_id, 300)
+        assert job["status"] == "succeeded", (job_id, job.get("error"), job.get("attempts"))
         assert cluster.successes(job_id) == 1, job_id
     assert cluster.row(running)["attempts"] == 1  # its worker kept it through the outage
 
@@ -235,7 +236,8 @@ def test_jobs_survive_an_object_store_restart_mid_run(
     upload.join(timeout=120)
     assert late, "the upload made during the outage was not accepted once the store was back"
     for job_id in [running, *queued, *late]:
-        assert wait_for(api, job_id, 300)["status"] == "succeeded", job_id
+        job = wait_for(api, job_id, 300)
+        assert job["status"] == "succeeded", (job_id, job.get("error"), job.get("attempts"))
         assert cluster.successes(job_id) == 1, job_id
 
 
