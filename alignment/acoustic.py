@@ -41,10 +41,6 @@ G2P_FILES = {
     "assets/encoder.onnx": "b512084fdd78dcb532693828fe86c1675a950289c2805702b08b4c8a03dec3bb",
     "assets/decoder_step.onnx": "024790900f2d865dd83df92f9772dd95cfc590b70698c49de3f73ddbdd44311f",
 }
-#: Languages whose words a lexicon can turn into phones (English: the CMU Pronouncing
-#: Dictionary, `lexicon.py`; Spanish: its spelling rules, `spanish.py`).
-LANGUAGES = frozenset({"en", "es"})
-
 #: ARPAbet phone -> the model's IPA tokens that may stand for it (the best one scores).
 _IPA = {
     "AA": "ɑ a ɒ",
@@ -355,9 +351,7 @@ class PhoneModel:
         self.emissions(np.zeros(round(_WARM_UP_S * SAMPLE_RATE), dtype=np.float32))
 
     def classes(self, phones: Sequence[str]) -> list[int] | None:
-        """Class index (1-based; 0 is blank) per phone, None if a phone is unknown."""
-        out = [_CLASS_INDEX.get(phone, _CLASS_INDEX.get(phone.rstrip("012"))) for phone in phones]
-        return None if any(c is None for c in out) else [c for c in out if c is not None]
+        return phone_classes(phones)
 
     def emissions(self, samples: Samples) -> Emissions:
         wave = samples.astype(np.float32, copy=False)[None, :]
@@ -389,6 +383,13 @@ _IPA_MORE = {
 _TOKENS = {**_IPA, **_IPA_MORE}
 _CLASSES = ["<blank>", *_TOKENS]
 _CLASS_INDEX = {name: i for i, name in enumerate(_CLASSES)}
+
+
+def phone_classes(phones: Sequence[str]) -> list[int] | None:
+    """The phone model's class index (1-based; 0 is blank) per phone (ARPAbet stress digits
+    aside), None if a phone is unknown."""
+    out = [_CLASS_INDEX.get(phone, _CLASS_INDEX.get(phone.rstrip("012"))) for phone in phones]
+    return None if any(c is None for c in out) else [c for c in out if c is not None]
 
 
 def _class_columns(tokens: list[str]) -> list[list[int]]:

@@ -18,7 +18,6 @@ import ctranslate2
 import numpy as np
 from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
 
-from alignment.acoustic import LANGUAGES as ACOUSTIC_LANGUAGES
 from alignment.acoustic import AcousticRefiner, GraphemeModel, PhoneModel, Pronouncer
 from alignment.audio import (
     LEVEL_FRAME_S,
@@ -68,6 +67,8 @@ _LEXICONS: dict[str, Callable[[], Pronouncer]] = {
     "en": lambda: Lexicon.load(guess=GraphemeModel().phones),
     "es": SpanishLexicon,
 }
+#: The languages the acoustic pass and the phone path serve: those with a lexicon.
+ACOUSTIC_LANGUAGES = frozenset(_LEXICONS)
 
 #: Silence after the audio of a recording shorter than one window, where its window is
 #: encoded short (`Aligner._walk`): with 1 s every word of the bench's cases stayed the same

@@ -299,6 +299,10 @@ def match_key(word: str) -> str:
     return key[:1] + "".join(ch for ch in key[1:] if ch not in _VOWELS)
 
 
+#: Quotes and brackets that may close a sentence after its mark ("sea." or 'sea.').
+CLOSERS = "\"'”’»)]"
+
+
 def ends_sentence(word: str) -> bool:
     """Whether a written word closes a sentence (the next may be another speaker's)."""
-    return word.rstrip("\"')]»”’").endswith((".", "?", "!"))
+    return word.rstrip(CLOSERS).endswith((".", "?", "!"))

@@ -24,7 +24,6 @@ from bench.longform import make_case
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
-LANGUAGES = {"multilingual_es": "es"}
 BREAK_REGION_TYPES = {"music", "advert"}
 AFTER_BREAK_S = 15.0
 
@@ -85,14 +84,13 @@ def predict_command(engine: str, model: str, case: Path, pred: Path, *extra: str
 
 def case_language(case: Path) -> str | None:
     """The language a case is said in: its `spec.json`'s `language` (the shared bench's
-    generator writes one), else `LANGUAGES`; None for English cases that name none (the
+    generator writes one); None for English, or where the case names none (the
     English-only models need none)."""
     spec = case / "spec.json"
-    if spec.exists():
-        language = json.loads(spec.read_text("utf-8")).get("language")
-        if language and language != "en":
-            return str(language)
-    return LANGUAGES.get(case.name)
+    if not spec.exists():
+        return None
+    language = json.loads(spec.read_text("utf-8")).get("language")
+    return str(language) if language and language != "en" else None
 
 
 def _run_one(engine: str, model: str, case: Path, preds: Path, extra: tuple[str, ...] = ()) -> Run:

@@ -7,8 +7,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alignment.captions.display import CLOSERS, CueWord
+from alignment.captions.display import CueWord
 from alignment.captions.options import CaptionOptions
+from alignment.text import CLOSERS
 
 _SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
 _CLAUSE_END = (",", ";", ":", "—", "–", "-", "、", "，")

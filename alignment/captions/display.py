@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alignment.text import speaker_name
+from alignment.text import CLOSERS, speaker_name
 from alignment.types import Word, WordStatus
 
 #: Roughly how long a word takes to say, per character (with its space): ~15 characters a
@@ -25,7 +25,6 @@ _CRAMMED_FACTOR = 3.0
 _TURN_PROBE_WORDS = 3
 _SENTENCE_END = (".", "!", "?", "…")
 #: What may follow a sentence's last word: quotes and brackets.
-CLOSERS = "\"'”’»)]"
 
 
 @dataclass(frozen=True)
