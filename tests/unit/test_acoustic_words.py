@@ -7,6 +7,7 @@ import random
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,9 +22,10 @@ from alignment.acoustic import (
     onto_voice_onsets,
     plan_chunks,
     snap_to_pauses,
+    word_span,
 )
 from alignment.audio import SAMPLE_RATE, Levels, Samples
-from alignment.ctc import Emissions, force_align
+from alignment.ctc import Emissions, LabelSpan, force_align
 from alignment.lexicon import Lexicon, say_integer, spoken_words
 from alignment.types import Refinement
 
@@ -407,6 +409,40 @@ def test_words_move_onto_their_phones_and_the_rest_keep_signal_times() -> None:
     for (span, how), truth in ((cat, (0.2, 0.28)), (dog, (0.5, 0.58))):
         assert how == "acoustic" and span is not None
         assert np.allclose(span, truth, atol=0.011)
+
+
+def test_a_word_close_behind_the_one_before_starts_nearer_its_first_spike() -> None:
+    opts = AcousticOptions()
+    phones = [LabelSpan(50, 50, -0.1), LabelSpan(53, 54, -0.2)]
+    alone, score = word_span(phones, 10.0, 0.02, opts)
+    assert alone == pytest.approx((10.94, 11.13)) and score == pytest.approx(-0.15)
+    # One frame behind the last spike of the word before: 42.5 % of the way on, less 25 ms.
+    (start, end), _ = word_span(phones, 10.0, 0.02, opts, before=49)
+    assert start == pytest.approx(10.0 + 49.425 * 0.02 - 0.025) and end == alone[1]
+    # Three frames behind, just: the usual lag gives 10.94, the rule 10.9405.
+    assert word_span(phones, 10.0, 0.02, opts, before=47)[0][0] == pytest.approx(10.9405)
+    # Four frames (80 ms) and more: the usual lag stands.
+    assert word_span(phones, 10.0, 0.02, opts, before=46)[0] == pytest.approx(alone)
+    assert word_span(phones, 10.0, 0.02, opts, before=20)[0] == pytest.approx(alone)
+
+
+def test_the_path_gives_each_word_the_last_spike_of_the_word_before() -> None:
+    # "dog"'s first phone is heard one frame after "cat"'s last (0.26 s, then 0.28 s).
+    frames = [0] * 10 + [1, 2, 2, 3] + [4, 5, 5, 6, 0] + [0] * 31
+    opts = AcousticOptions(
+        pause_snap_s=0.0, end_reach_s=0.0, close_gap_s=0.0, dip_radius_s=0.0, hold_reach_s=0.0
+    )
+    refiner = AcousticRefiner(
+        _Scripted(frames, -0.05), Lexicon({"cat": "K AE1 T", "dog": "D AA1 G"}), opts
+    )
+    samples = np.arange(SAMPLE_RATE, dtype=np.float32) / SAMPLE_RATE
+    (cat, _), (dog, _) = refiner.refine(samples, ["cat", "dog"], [(0.2, 0.3), (0.3, 0.4)])
+    assert cat is not None and dog is not None
+    assert cat[0] == pytest.approx(0.2 - 0.06, abs=0.011)  # nothing before it on the path
+    # Not 0.28 - 0.06 s: 42.5 % of the way from 0.26 s on, less 25 ms (within a frame:
+    # the chunk starts on the signal's times).
+    assert dog[0] == pytest.approx(0.26 + 0.425 * 0.02 - 0.025, abs=0.011)
+    assert dog[0] > 0.28 - 0.06 + 0.015
 
 
 def test_a_start_moves_onto_a_deep_dip_close_by_only() -> None:
