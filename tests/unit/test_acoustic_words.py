@@ -150,12 +150,37 @@ def test_a_start_inside_a_deep_pause_moves_on_to_its_end() -> None:
 def test_a_voiced_gap_goes_to_the_word_before_a_closure_or_a_pause_does_not() -> None:
     words: list[tuple[tuple[float, float] | None, Refinement]] = [
         ((0.0, 0.3), "acoustic"),  # then 0.4 s with no pause: its held last sound
-        ((0.7, 0.9), "acoustic"),  # then 0.05 s: a stop's closure, the next word's
+        ((0.7, 0.9), "acoustic"),  # then 0.05 s: the next word's onset, half of it
         ((0.95, 1.2), "acoustic"),  # then a pause
         ((1.6, 1.8), "acoustic"),
     ]
     closed = close_voiced_gaps(words, [(1.3, 1.5)], AcousticOptions())
-    assert [span for span, _ in closed] == [(0.0, 0.7), (0.7, 0.9), (0.95, 1.2), (1.6, 1.8)]
+    assert [span for span, _ in closed] == [(0.0, 0.7), (0.7, 0.9), (0.925, 1.2), (1.6, 1.8)]
+
+
+def test_a_short_gap_without_a_pause_is_half_the_next_words() -> None:
+    opts = AcousticOptions()
+
+    def after(gap: float, pauses: list[tuple[float, float]], how: Refinement = "acoustic") -> Words:
+        words: Words = [
+            ((0.0, 0.4), "acoustic"),
+            ((0.4 + gap, 0.8), how),
+        ]
+        return close_voiced_gaps(words, pauses, opts)
+
+    assert after(0.04, []) == [((0.0, 0.4), "acoustic"), ((0.42, 0.8), "acoustic")]
+    assert after(0.06, [])[1][0] == pytest.approx((0.43, 0.8))  # `short_gap_s`, just
+    assert after(0.07, [])[1][0] == pytest.approx((0.47, 0.8))  # longer: a closure, left
+    assert after(0.04, [(0.41, 0.42)])[1][0] == pytest.approx((0.44, 0.8))  # a pause in it
+    assert after(0.04, [], "signal")[1][1] == "signal"  # not the pass's word
+    assert after(0.04, [], "signal")[1][0] == pytest.approx((0.44, 0.8))
+    assert after(0.0, [])[1][0] == (0.4, 0.8)
+    off = AcousticOptions(short_gap_s=0.0)
+    words: list[tuple[tuple[float, float] | None, Refinement]] = [
+        ((0.0, 0.4), "acoustic"),
+        ((0.44, 0.8), "acoustic"),
+    ]
+    assert close_voiced_gaps(words, [], off) == words
 
 
 def _voice_then_hiss(hiss_from: float, hiss_to: float, length: float = 1.0) -> Samples:
@@ -319,7 +344,7 @@ _times = st.floats(0.0, 10.0, allow_nan=False).map(lambda t: round(t, 2))
     st.lists(st.tuples(_times, _times), max_size=12),
     st.lists(st.tuples(_times, _times), max_size=12),
 )
-def test_a_gap_is_closed_unless_some_pause_in_any_order_reaches_into_it(
+def test_a_gap_is_closed_or_split_unless_some_pause_in_any_order_reaches_into_it(
     edges: list[tuple[float, float]], pauses: list[tuple[float, float]]
 ) -> None:
     opts = AcousticOptions()
@@ -329,13 +354,26 @@ def test_a_gap_is_closed_unless_some_pause_in_any_order_reaches_into_it(
     ]
     spans = [(min(a, b), max(a, b)) for a, b in pauses]  # overlapping, in no order
     closed = close_voiced_gaps(words, spans, opts)
-    for k in range(len(words) - 1):
-        (span, _), (following, _) = words[k], words[k + 1]
-        assert span is not None and following is not None
-        gap = following[0] - span[1]
-        quiet = any(a < following[0] and span[1] < b for a, b in spans)
-        closes = opts.min_closed_gap_s < gap <= opts.close_gap_s and not quiet
-        assert closed[k][0] == ((span[0], following[0]) if closes else span)
+
+    def quiet(end: float, start: float) -> bool:
+        return any(a < start and end < b for a, b in spans)
+
+    for k, (span, _) in enumerate(words):
+        assert span is not None
+        start, end = span
+        if k + 1 < len(words):
+            following = words[k + 1][0]
+            assert following is not None
+            gap = following[0] - end
+            if opts.min_closed_gap_s < gap <= opts.close_gap_s and not quiet(end, following[0]):
+                end = following[0]  # the held last sound
+        if k:
+            before = words[k - 1][0]
+            assert before is not None
+            gap = span[0] - before[1]
+            if 0 < gap <= opts.short_gap_s and not quiet(before[1], span[0]):
+                start = round(before[1] + opts.short_gap_share * gap, 3)  # the onset
+        assert closed[k][0] == (start, end)
 
 
 @settings(max_examples=200, deadline=None)
