@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.longform import make_case
+from bench.shift import base_name, shifted_case
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
@@ -231,6 +232,42 @@ def _ratios(runs: list[Run]) -> list[str]:
     return lines
 
 
+#: The columns averaged over a case's shifted copies: (heading, score key, sub-key, digits).
+_AVERAGED = (
+    ("start med ms", "start_err_ms", "median", 1),
+    ("start mean ms", "start_err_ms", "mean", 1),
+    ("start p90 ms", "start_err_ms", "p90", 1),
+    ("end med ms", "end_err_ms", "median", 1),
+    ("end p90 ms", "end_err_ms", "p90", 1),
+    ("start ≤50", "start_within", "50", 3),
+    ("start ≤100", "start_within", "100", 3),
+)
+
+
+def averaged_over_shifts(runs: list[Run]) -> list[str]:
+    """Per case and aligner, each accuracy column's mean over the case's shifted copies
+    (`--shifts`), and the range of its start median."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in runs:
+        if not run.failed:
+            groups.setdefault((base_name(run.case.name), run.engine), []).append(run)
+    heading = " | ".join(name for name, *_ in _AVERAGED)
+    lines = ["", "Mean over the shifted copies (`--shifts`):", ""]
+    lines.append(f"| case | aligner | copies | {heading} | start med range |")
+    lines.append("|" + "---|" * (len(_AVERAGED) + 4))
+    for (case, engine), group in groups.items():
+        cells = []
+        for _, key, sub, digits in _AVERAGED:
+            values = [(r.score.get(key) or {}).get(sub) for r in group]
+            known = [float(v) for v in values if v is not None]
+            cells.append(_fmt(sum(known) / len(known), digits) if known else "–")
+        medians = [(r.score.get("start_err_ms") or {}).get("median") for r in group]
+        spread = [float(m) for m in medians if m is not None]
+        span = f"{min(spread):.1f}–{max(spread):.1f}" if spread else "–"
+        lines.append(f"| {case} | {engine} | {len(group)} | " + " | ".join(cells) + f" | {span} |")
+    return lines
+
+
 def cpu_model() -> str:
     """lscpu's model name: int8 speed and numerics differ between CPU families."""
     try:
@@ -260,12 +297,26 @@ def main() -> None:
     parser.add_argument(
         "--refine", default=None, help="podalign: acoustic, precise, signal or none"
     )
+    parser.add_argument(
+        "--shifts",
+        type=int,
+        nargs="+",
+        default=None,
+        help="also run each case with its audio delayed by these milliseconds (0: the case "
+        "itself), and average each case's figures over them (bench/shift.py)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
     folders = args.cases or [SHARED_BENCH / "cases"]
     cases = _cases(folders, not args.no_longform, args.out)
     if args.only:
         cases = [c for c in cases if c.name in args.only]
+    if args.shifts:
+        cases = [
+            case if shift == 0 else shifted_case(case, shift, args.out / "shifted")
+            for case in cases
+            for shift in args.shifts
+        ]
     engines = ["podalign"] + ([] if args.no_stable_ts else ["stable-ts"])
     report = [
         f"Machine: {platform.machine()} ({cpu_model()}), {os.cpu_count()} cores, Python "
@@ -290,6 +341,8 @@ def main() -> None:
                     print(f"  profile {case.name}: {_profile(run)}", flush=True)
         report += ["", f"### model `{model}`", "", HEADER, *(_row(r) for r in runs)]
         report += _ratios(runs)
+        if args.shifts:
+            report += averaged_over_shifts(runs)
         report += ["", "Where podalign's time went (seconds/calls per stage):", ""]
         report += [f"- {r.case.name}: {_profile(r)}" for r in runs if r.profile]
     text = "\n".join(report) + "\n"
