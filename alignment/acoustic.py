@@ -1011,11 +1011,13 @@ def close_voiced_gaps(
         if span is None or following is None or how != "acoustic":
             continue
         gap = following[0] - span[1]
-        if gap <= 0 or reaches_into(span[1], following[0]):
+        held = shortest_s < gap <= longest_s
+        onset = 0 < gap <= opts.short_gap_s and next_how == "acoustic"
+        if not (held or onset) or reaches_into(span[1], following[0]):
             continue
-        if shortest_s < gap <= longest_s:
+        if held:
             out[k] = ((span[0], following[0]), how)
-        elif gap <= opts.short_gap_s and next_how == "acoustic":
+        else:
             start = round(span[1] + opts.short_gap_share * gap, 3)
             out[k + 1] = ((start, following[1]), next_how)
     return out

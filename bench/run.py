@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.longform import make_case
-from bench.shift import base_name, shifted_case
+from bench.shift import audio_of, base_name, shifted_case
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
@@ -53,10 +53,6 @@ def _cases(folders: list[Path], with_longform: bool, out: Path) -> list[Path]:
         generator = SHARED_BENCH / "tools" / "make_tts_case.py"
         cases.append(make_case(out / "cases" / "longform_episode", generator))
     return cases
-
-
-def audio_of(case: Path) -> Path:
-    return next(p for p in case.iterdir() if p.stem == "audio")
 
 
 def predict_command(engine: str, model: str, case: Path, pred: Path, *extra: str) -> list[str]:

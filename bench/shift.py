@@ -9,6 +9,7 @@ start median moved by 1.2 ms between phases, more than many changes measured on 
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
@@ -17,6 +18,11 @@ from typing import Any
 
 #: The case files copied unchanged (the audio is made again, the truth shifted).
 _COPIED = ("text.txt", "spec.json")
+
+
+def audio_of(case: Path) -> Path:
+    """A case's audio file (`audio.wav`, `audio.mp3`, ...)."""
+    return next(p for p in case.iterdir() if p.stem == "audio")
 
 
 def shifted_name(name: str, shift_ms: int) -> str:
@@ -33,7 +39,7 @@ def base_name(name: str) -> str:
 def shift_truth(truth: dict[str, Any], seconds: float) -> dict[str, Any]:
     """`truth` with every time in it later by `seconds`: words, regions, segments and the
     duration (times that are null stay null)."""
-    out: dict[str, Any] = json.loads(json.dumps(truth))
+    out = copy.deepcopy(truth)
 
     def later(items: list[dict[str, Any]]) -> None:
         for item in items:
@@ -60,7 +66,7 @@ def shifted_case(case: Path, shift_ms: int, root: Path) -> Path:
     if (folder / "truth.json").is_file():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    audio = next(p for p in case.iterdir() if p.stem == "audio")
+    audio = audio_of(case)
     delay = ["-af", f"adelay={shift_ms}:all=1", "-c:a", "pcm_s16le"]
     command = ["ffmpeg", "-loglevel", "error", "-y", "-i", str(audio), *delay]
     subprocess.run([*command, str(folder / "audio.wav")], check=True)
