@@ -17,6 +17,7 @@ from alignment.acoustic import (
     close_voiced_gaps,
     hiss_over_voice_db,
     in_order,
+    off_inside_pause,
     onto_deep_pause_end,
     onto_hiss,
     onto_voice_onsets,
@@ -145,6 +146,37 @@ def test_a_start_inside_a_deep_pause_moves_on_to_its_end() -> None:
     assert onto_deep_pause_end((0.94, 1.3), pauses, deep, opts) == (0.94, 1.3)  # 60 ms
     assert onto_deep_pause_end((0.98, 1.3), pauses, deep, opts) == (0.98, 1.3)  # 20 ms
     assert onto_deep_pause_end((0.96, 0.99), pauses, deep, opts) == (0.96, 0.99)  # ends in it
+
+
+def test_a_word_is_on_one_side_of_a_long_pause_it_took_in() -> None:
+    """The path can put a word's last phone after a pause (on the next word's onset: "Jan."
+    before 340 ms of silence on `numbers_and_symbols`) or its first phone before one. A
+    span that takes in whole pauses of at least `inside_pause_s`, half of each or more
+    without voice, keeps the longest stretch between them; shorter pauses (a stop's
+    closure) and quiet stretches with voice in them (a soft sound) stay inside words."""
+    longest = AcousticOptions().inside_pause_s
+    pauses = [(1.0, 1.1), (1.5, 1.84), (3.0, 3.3)]
+    unvoiced = [(0.95, 1.15), (1.52, 1.7), (1.72, 1.8), (3.05, 3.2)]
+
+    def off(span: tuple[float, float], longest_s: float = longest) -> tuple[float, float]:
+        return off_inside_pause(span, pauses, unvoiced, longest_s)
+
+    assert off((1.16, 1.89)) == (1.16, 1.5)  # more of it before
+    assert off((1.16, 1.84)) == (1.16, 1.5)  # it ends at the pause's end
+    assert off((1.42, 2.3)) == (1.84, 2.3)  # more of it after
+    assert off((0.9, 1.3)) == (0.9, 1.3)  # a 0.1 s pause
+    assert off((1.6, 2.2)) == (1.6, 2.2)  # it starts inside the pause
+    assert off((1.2, 1.7)) == (1.2, 1.7)  # it ends inside the pause
+    # Two long pauses: the longest of the three stretches, even a short one beside it.
+    assert off((1.45, 3.4)) == (1.84, 3.0)
+    assert off((1.2, 3.32)) == (1.84, 3.0)
+    # A pause cut in two by a click: the word does not land on the click.
+    split = [(2.0, 2.4), (2.405, 2.7)]
+    assert off_inside_pause((1.5, 3.0), split, [(2.0, 2.7)], longest) == (1.5, 2.0)
+    assert off((1.16, 1.89), longest_s=0.4) == (1.16, 1.89)  # shorter than asked
+    # Voice heard in most of the pause (0.14 of its 0.34 s without): the word keeps it.
+    assert off_inside_pause((1.16, 1.89), pauses, [(1.5, 1.64)], longest) == (1.16, 1.89)
+    assert off_inside_pause((1.16, 1.89), pauses, [], longest) == (1.16, 1.89)
 
 
 def test_a_voiced_gap_goes_to_the_word_before_a_closure_or_a_pause_does_not() -> None:
