@@ -555,12 +555,13 @@ class AcousticRefiner:
                 onsets += moved_turns
                 path.update(moved)
                 other.update(seconds)
+        silent = silences(pauses, unvoiced, opts.inside_pause_s) if opts.inside_pause_s else []
         for index, span in combine_opinions(path, other, opts).items():
             snapped = snap_to_pauses(span, pauses, opts.pause_snap_s, opts.end_reach_s)
             if snapped[0] == span[0] and levels is not None:
                 snapped = onto_deep_pause_end(snapped, pauses, levels, opts)
-            if opts.inside_pause_s > 0:
-                snapped = off_inside_pause(snapped, pauses, unvoiced, opts.inside_pause_s)
+            if silent:
+                snapped = off_silences(snapped, silent, (pauses, unvoiced), opts.min_word_s)
             out[index] = (snapped, "acoustic")
             if snapped[0] != span[0]:
                 on_pause.add(index)
@@ -825,25 +826,104 @@ def snap_to_pauses(
     return start, end
 
 
-def off_inside_pause(
-    span: Span, pauses: Sequence[Span], unvoiced: Sequence[Span], longest_s: float
+def silences(pauses: Sequence[Span], unvoiced: Sequence[Span], shortest_s: float) -> list[Span]:
+    """Stretches without voice of at least `shortest_s`, in time order (they may overlap):
+    the level's pauses, and those joined with the voice-activity model's (`unvoiced`) where
+    they overlap or lie within `_JOIN_S`, that the voice-activity model finds without voice
+    for at least half their length (a quiet stretch it hears voice in is a soft sound) and
+    that lie below the level's threshold for at least a quarter (the voice-activity model
+    alone misses hums and drawls: "and..." on `real_mfa_acoustic_corpus`). Both inputs are
+    in time order, each apart."""
+    joined: list[Span] = []
+    for start, end in sorted([*pauses, *unvoiced]):
+        if joined and start <= joined[-1][1] + _JOIN_S:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((start, end))
+    return sorted(
+        {
+            (start, end)
+            for start, end in {*pauses, *joined}
+            if end - start >= shortest_s
+            and 2 * _overlap(start, end, unvoiced) >= end - start
+            and 4 * _overlap(start, end, pauses) >= end - start
+        }
+    )
+
+
+#: Level pauses and voice-activity pauses this close are one silence (that model decides
+#: every 32 ms, the levels every 5 ms).
+_JOIN_S = 0.02
+#: Where the voice-activity model puts a silence's edge further in than the level does by
+#: more than this (three of its 32 ms steps), the voice runs on under the level's threshold
+#: (or the level's pause is noise); nearer, the level's sharper edge stands.
+_VOICE_OVER_LEVEL_S = 0.1
+
+
+def off_silences(
+    span: Span,
+    silent: Sequence[Span],
+    quiet: tuple[Sequence[Span], Sequence[Span]],
+    min_word_s: float,
 ) -> Span:
-    """A span that takes in whole pauses of at least `longest_s`, each at least half
-    without voice (`unvoiced`: the voice-activity model's pauses; a quiet stretch it hears
-    voice in is a soft sound of the word), keeps the longest of the stretches they cut it
-    into. `pauses` and `unvoiced` are in time order, each apart."""
+    """A span that takes in whole `silent` stretches (in time order) keeps the longest of
+    the stretches of sound they leave it, where that is at least `min_word_s` long, with its
+    edge at a silence where the voice stops or starts (`_voice_edge`). `quiet`: the level's
+    pauses and the voice-activity model's, each in time order and apart."""
     start, end = span
     pieces = [start]
-    first = bisect_right(pauses, start, key=lambda pause: pause[0])
-    for pause_start, pause_end in (pauses[i] for i in range(first, len(pauses))):
-        if pause_end > end:
+    first = bisect_right(silent, start, key=lambda stretch: stretch[0])
+    for a, b in (silent[i] for i in range(first, len(silent))):
+        if a >= end:
             break
-        length = pause_end - pause_start
-        if length >= longest_s and 2 * _overlap(pause_start, pause_end, unvoiced) >= length:
-            pieces += [pause_start, pause_end]
+        if b > end:
+            continue
+        if a <= pieces[-1]:  # overlaps the stretch before
+            pieces[-1] = max(pieces[-1], b)
+        else:
+            pieces += [a, b]
     pieces.append(end)
+    if len(pieces) == 2:
+        return span
     stretches = list(zip(pieces[0::2], pieces[1::2], strict=True))
-    return max(stretches, key=lambda stretch: stretch[1] - stretch[0])
+    k = max(range(len(stretches)), key=lambda i: stretches[i][1] - stretches[i][0])
+    kept_start, kept_end = stretches[k]
+    if k > 0:  # a silence before: the voice starts where its last voiceless stretch ends
+        kept_start = _voice_edge(pieces[2 * k - 1], kept_start, quiet, at_start=True)
+    if k < len(stretches) - 1:  # a silence after: the voice stops where its first one starts
+        kept_end = _voice_edge(kept_end, pieces[2 * k + 2], quiet, at_start=False)
+    if kept_end - kept_start < min_word_s:
+        return span
+    return kept_start, kept_end
+
+
+def _voice_edge(
+    a: float, b: float, quiet: tuple[Sequence[Span], Sequence[Span]], at_start: bool
+) -> float:
+    """Where the voice starts after the silence [a, b] (`at_start`) or stops before it: at
+    the level's edge (the last end of its pauses in the silence, or the first start), unless
+    the voice-activity model's lies more than `_VOICE_OVER_LEVEL_S` further into the
+    silence: then at the model's (noise over the level's threshold before it: "um" after a
+    0.67 s pause on `real_mfa_cold_corpus3`; or a hum under it after the word)."""
+    pauses, unvoiced = quiet
+    level = _inside(a, b, pauses)
+    voice = _inside(a, b, unvoiced)
+    if not level or not voice:
+        return b if at_start else a
+    if at_start:
+        edge, heard = max(end for _, end in level), max(end for _, end in voice)
+        return heard if heard - edge > _VOICE_OVER_LEVEL_S else edge
+    edge, heard = min(start for start, _ in level), min(start for start, _ in voice)
+    return heard if heard - edge > _VOICE_OVER_LEVEL_S else edge
+
+
+def _inside(a: float, b: float, spans: Sequence[Span]) -> Sequence[Span]:
+    """The spans (in time order, apart) that overlap [a, b]."""
+    return spans[
+        bisect_right(spans, a, key=lambda span: span[1]) : bisect_left(
+            spans, b, key=lambda span: span[0]
+        )
+    ]
 
 
 def _overlap(start: float, end: float, spans: Sequence[Span]) -> float:

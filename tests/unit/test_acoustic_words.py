@@ -17,11 +17,12 @@ from alignment.acoustic import (
     close_voiced_gaps,
     hiss_over_voice_db,
     in_order,
-    off_inside_pause,
+    off_silences,
     onto_deep_pause_end,
     onto_hiss,
     onto_voice_onsets,
     plan_chunks,
+    silences,
     snap_to_pauses,
     word_span,
 )
@@ -148,35 +149,64 @@ def test_a_start_inside_a_deep_pause_moves_on_to_its_end() -> None:
     assert onto_deep_pause_end((0.96, 0.99), pauses, deep, opts) == (0.96, 0.99)  # ends in it
 
 
-def test_a_word_is_on_one_side_of_a_long_pause_it_took_in() -> None:
-    """The path can put a word's last phone after a pause (on the next word's onset: "Jan."
-    before 340 ms of silence on `numbers_and_symbols`) or its first phone before one. A
-    span that takes in whole pauses of at least `inside_pause_s`, half of each or more
-    without voice, keeps the longest stretch between them; shorter pauses (a stop's
-    closure) and quiet stretches with voice in them (a soft sound) stay inside words."""
-    longest = AcousticOptions().inside_pause_s
-    pauses = [(1.0, 1.1), (1.5, 1.84), (3.0, 3.3)]
-    unvoiced = [(0.95, 1.15), (1.52, 1.7), (1.72, 1.8), (3.05, 3.2)]
+def test_silences_are_level_pauses_and_voice_pauses_that_agree() -> None:
+    """A silence is at least `inside_pause_s` long, without voice (by the voice-activity
+    model) for half of it or more, and under the level's threshold for a quarter or more: a
+    level pause alone, or one joined with the voice-activity pauses that touch it."""
+    shortest = AcousticOptions().inside_pause_s
+    pauses = [(1.0, 1.34), (2.0, 2.21), (4.0, 4.3), (6.0, 6.2)]
+    unvoiced = [(1.01, 1.35), (2.215, 2.66), (5.0, 5.5), (6.15, 6.25)]
+    assert silences(pauses, unvoiced, shortest) == [
+        (1.0, 1.34),  # a level pause the voice model agrees with
+        (1.0, 1.35),  # the same, joined with the voice pause
+        (2.0, 2.66),  # a level pause (0.21 s) and a voice pause joined
+    ]
+    # (4.0, 4.3): voice heard in all of it (a soft sound); (5.0, 5.5): not quiet by level
+    # (a hum or a drawl); (6.0, 6.25): joined, but only 0.25 s with 0.15 s without voice.
+    assert silences(pauses, unvoiced, 0.5) == [(2.0, 2.66)]
+    assert silences([], unvoiced, shortest) == []
 
-    def off(span: tuple[float, float], longest_s: float = longest) -> tuple[float, float]:
-        return off_inside_pause(span, pauses, unvoiced, longest_s)
+
+def test_a_word_keeps_the_longest_stretch_of_sound_between_the_silences_it_took_in() -> None:
+    """The path can put a word's last phone after a silence (on the next word's onset:
+    "Jan." before 340 ms of silence on `numbers_and_symbols`) or its first phone before one
+    ("um" in a 0.67 s pause on `real_mfa_cold_corpus3`). A span that takes in whole
+    silences keeps the longest stretch of sound they leave it; a silence that reaches past
+    either edge is not the word's to cut (a held sound or a drawl runs into it)."""
+    silent = [(1.0, 1.1), (1.5, 1.84), (3.0, 3.3)]
+
+    def off(span: tuple[float, float]) -> tuple[float, float]:
+        return off_silences(span, silent, ([], []), 0.03)
 
     assert off((1.16, 1.89)) == (1.16, 1.5)  # more of it before
-    assert off((1.16, 1.84)) == (1.16, 1.5)  # it ends at the pause's end
     assert off((1.42, 2.3)) == (1.84, 2.3)  # more of it after
-    assert off((0.9, 1.3)) == (0.9, 1.3)  # a 0.1 s pause
-    assert off((1.6, 2.2)) == (1.6, 2.2)  # it starts inside the pause
-    assert off((1.2, 1.7)) == (1.2, 1.7)  # it ends inside the pause
-    # Two long pauses: the longest of the three stretches, even a short one beside it.
-    assert off((1.45, 3.4)) == (1.84, 3.0)
+    assert off((0.8, 1.3)) == (0.8, 1.0)  # the stretch before is the longer
+    assert off((1.16, 1.84)) == (1.16, 1.5)  # it ends at the silence's end
+    assert off((1.6, 2.2)) == (1.6, 2.2)  # it starts inside the silence
+    assert off((1.2, 1.7)) == (1.2, 1.7)  # it ends inside the silence
+    assert off((1.45, 3.4)) == (1.84, 3.0)  # the longest of three stretches
     assert off((1.2, 3.32)) == (1.84, 3.0)
-    # A pause cut in two by a click: the word does not land on the click.
-    split = [(2.0, 2.4), (2.405, 2.7)]
-    assert off_inside_pause((1.5, 3.0), split, [(2.0, 2.7)], longest) == (1.5, 2.0)
-    assert off((1.16, 1.89), longest_s=0.4) == (1.16, 1.89)  # shorter than asked
-    # Voice heard in most of the pause (0.14 of its 0.34 s without): the word keeps it.
-    assert off_inside_pause((1.16, 1.89), pauses, [(1.5, 1.64)], longest) == (1.16, 1.89)
-    assert off_inside_pause((1.16, 1.89), pauses, [], longest) == (1.16, 1.89)
+    # Overlapping silences cut as one; a stretch too short for a word leaves the span be.
+    assert off_silences((1.5, 3.0), [(2.0, 2.4), (2.3, 2.7)], ([], []), 0.03) == (1.5, 2.0)
+    assert off_silences((1.99, 2.72), [(2.0, 2.7)], ([], []), 0.03) == (1.99, 2.72)
+
+
+def test_a_cut_word_ends_or_starts_where_the_voice_model_hears_the_voice() -> None:
+    """The kept side's edge at a silence is the level's (sharper), unless the voice-activity
+    model's lies more than 0.1 s further in: then noise over the level's threshold is no
+    voice, or a hum under it is."""
+    level = [(1.0, 1.2), (2.0, 2.17), (3.0, 3.4), (5.0, 5.34)]
+    voice = [(1.21, 1.5), (2.16, 2.4), (3.02, 3.42), (5.05, 5.4)]
+    silent = silences(level, voice, AcousticOptions().inside_pause_s)
+    assert silent == [(1.0, 1.5), (2.0, 2.4), (3.0, 3.4), (3.0, 3.42), (5.0, 5.34), (5.0, 5.4)]
+
+    def off(span: tuple[float, float]) -> tuple[float, float]:
+        return off_silences(span, silent, (level, voice), 0.03)
+
+    assert off((0.8, 1.9)) == (1.5, 1.9)  # noise over the threshold until 1.5: no voice
+    assert off((1.5, 2.45)) == (1.5, 2.16)  # a hum under it until 2.16: voice
+    assert off((2.9, 3.9)) == (3.4, 3.9)  # the level's edge, 20 ms from the model's
+    assert off((4.6, 5.36)) == (4.6, 5.0)  # the model 50 ms late into a silence: the level's
 
 
 def test_a_voiced_gap_goes_to_the_word_before_a_closure_or_a_pause_does_not() -> None:
