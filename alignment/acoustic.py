@@ -160,13 +160,11 @@ class AcousticOptions:
     #: A word's end moves on to a pause that starts up to this much later: a held last sound
     #: ("uh", "the" said slowly) outlasts the model's last spike.
     end_reach_s: float = 0.15
-    #: A word whose span takes in a whole pause at least this long (longer than a stop's
-    #: closure), without voice for at least half of it, is on one side of it only: it keeps
-    #: the side with more of its span (the path had put the last phone of "Jan." on the next
-    #: word's onset, after 340 ms of silence). Quiet stretches the voice-activity model hears
-    #: voice in stay inside words: a soft "acoustic" on `real_mfa_cold_corpus3` read as a
-    #: 350 ms pause by level.
-    inside_pause_s: float = 0.25
+    #: A silence at least this long (longer than a stop's closure; `silences`) that a word's
+    #: span takes in whole cuts it: the word keeps the longest stretch of sound left
+    #: (`off_silences`). The path had put the last phone of "Jan." on the next word's onset,
+    #: after 340 ms of silence, and "um" 0.78 s early into the pause before it; 0: off.
+    silence_s: float = 0.25
     #: A start not on a pause moves to an energy dip this close that is `dip_min_drop_db`
     #: quieter than the start (a near-silence between words, which the signal's 5 ms levels
     #: place more sharply than the model's 20 ms frames; shallower dips are often inside
@@ -555,7 +553,7 @@ class AcousticRefiner:
                 onsets += moved_turns
                 path.update(moved)
                 other.update(seconds)
-        silent = silences(pauses, unvoiced, opts.inside_pause_s) if opts.inside_pause_s else []
+        silent = silences(pauses, unvoiced, opts.silence_s) if opts.silence_s else []
         for index, span in combine_opinions(path, other, opts).items():
             snapped = snap_to_pauses(span, pauses, opts.pause_snap_s, opts.end_reach_s)
             if snapped[0] == span[0] and levels is not None:

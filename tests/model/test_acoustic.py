@@ -18,10 +18,12 @@ from alignment.acoustic import (
     AcousticRefiner,
     GraphemeModel,
     ipa_to_arpabet,
+    silences,
 )
-from alignment.audio import SAMPLE_RATE, load_audio
+from alignment.audio import SAMPLE_RATE, frame_levels_db, load_audio, quiet_spans_vad
 from alignment.errors import UnsupportedLanguageError
 from alignment.lexicon import Lexicon
+from alignment.refine import RefineOptions, find_pauses
 from alignment.sphinx import SphinxAligner
 from tests.conftest import GERMAN, Sample, load_sample, run_tool
 from tests.device import TEST_DEVICE
@@ -93,9 +95,36 @@ def test_a_word_after_a_pause_starts_where_the_voice_resumes(
             assert abs(word.start - truth["start"]) <= 0.07, word
 
 
-def test_every_word_says_which_refinement_it_got(aligner: Aligner) -> None:
+@pytest.fixture(scope="module")
+def numbers(aligner: Aligner) -> tuple[Sample, AlignmentResult]:
     sample = load_sample("numbers_and_symbols")
-    result = aligner.align(sample.audio, sample.text)
+    return sample, aligner.align(sample.audio, sample.text)
+
+
+def test_no_word_takes_in_a_whole_silence(numbers: tuple[Sample, AlignmentResult]) -> None:
+    """The path had put the last phone of "Jan." on the next word's onset, after 340 ms of
+    silence: no word's span takes in a whole silence (at least `silence_s`, by the level
+    and the voice-activity model), and "Jan." ends where its sound does."""
+    sample, result = numbers
+    samples = load_audio(sample.audio)
+    pauses = find_pauses(frame_levels_db(samples), RefineOptions().min_pause_s)
+    silent = silences(
+        [(p.start, p.end) for p in pauses], quiet_spans_vad(samples), AcousticOptions().silence_s
+    )
+    assert len(silent) >= 10  # the sample pauses between its sentences
+    for word in result.words:
+        if word.refinement == "acoustic" and word.start is not None and word.end is not None:
+            assert not any(word.start < a and b <= word.end for a, b in silent), word
+    jan = next(w for w in result.words if w.text == "Jan.")
+    truth = next(t for t in sample.truth if t["word"] == "Jan.")
+    assert jan.end is not None and isinstance(truth["end"], float)
+    assert abs(jan.end - truth["end"]) <= 0.03, jan
+
+
+def test_every_word_says_which_refinement_it_got(
+    numbers: tuple[Sample, AlignmentResult],
+) -> None:
+    _, result = numbers
     kinds = {w.refinement for w in result.words if w.status == "aligned"}
     assert kinds <= {"acoustic", "signal"} and "acoustic" in kinds
     assert all(w.refinement is None for w in result.words if w.status != "aligned")

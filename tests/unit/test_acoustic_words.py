@@ -150,10 +150,10 @@ def test_a_start_inside_a_deep_pause_moves_on_to_its_end() -> None:
 
 
 def test_silences_are_level_pauses_and_voice_pauses_that_agree() -> None:
-    """A silence is at least `inside_pause_s` long, without voice (by the voice-activity
+    """A silence is at least `silence_s` long, without voice (by the voice-activity
     model) for half of it or more, and under the level's threshold for a quarter or more: a
     level pause alone, or one joined with the voice-activity pauses that touch it."""
-    shortest = AcousticOptions().inside_pause_s
+    shortest = AcousticOptions().silence_s
     pauses = [(1.0, 1.34), (2.0, 2.21), (4.0, 4.3), (6.0, 6.2)]
     unvoiced = [(1.01, 1.35), (2.215, 2.66), (5.0, 5.5), (6.15, 6.25)]
     assert silences(pauses, unvoiced, shortest) == [
@@ -191,13 +191,13 @@ def test_a_word_keeps_the_longest_stretch_of_sound_between_the_silences_it_took_
     assert off_silences((1.99, 2.72), [(2.0, 2.7)], ([], []), 0.03) == (1.99, 2.72)
 
 
-def test_a_cut_word_ends_or_starts_where_the_voice_model_hears_the_voice() -> None:
+def test_a_cut_word_ends_or_starts_where_the_voice_does() -> None:
     """The kept side's edge at a silence is the level's (sharper), unless the voice-activity
     model's lies more than 0.1 s further in: then noise over the level's threshold is no
     voice, or a hum under it is."""
     level = [(1.0, 1.2), (2.0, 2.17), (3.0, 3.4), (5.0, 5.34)]
     voice = [(1.21, 1.5), (2.16, 2.4), (3.02, 3.42), (5.05, 5.4)]
-    silent = silences(level, voice, AcousticOptions().inside_pause_s)
+    silent = silences(level, voice, AcousticOptions().silence_s)
     assert silent == [(1.0, 1.5), (2.0, 2.4), (3.0, 3.4), (3.0, 3.42), (5.0, 5.34), (5.0, 5.4)]
 
     def off(span: tuple[float, float]) -> tuple[float, float]:
