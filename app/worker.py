@@ -34,6 +34,17 @@ class Canceled(Exception):
     """The job was canceled while it ran, or its claim was taken back (its lease ran out)."""
 
 
+class InputMissing(Exception):
+    """The job's uploaded audio or transcript is no longer in storage (deleted or lost by
+    hand, or a restored backup without its files): running it again cannot help."""
+
+    code = "input_missing"
+    message = (
+        "This job's uploaded audio or transcript is no longer in the server's storage (it was"
+        " deleted or lost), so it cannot be aligned. Submit the audio and transcript again."
+    )
+
+
 class Models:
     """One Aligner per model name, loaded on first use and kept (the model is the costly part).
     On a GPU, the workers of that GPU share one `Models` (`concurrent_calls` of them)."""
@@ -198,6 +209,9 @@ class Worker:
         except AlignmentError as exc:
             logger.info("job %s: failed: %s", job.id, exc)
             self._settle(job, exc.code, exc.message)
+        except InputMissing:
+            logger.warning("job %s: failed: its audio or transcript is gone from storage", job.id)
+            self._settle(job, InputMissing.code, InputMissing.message)
         except Exception as exc:
             self._failed_unexpectedly(job, exc)
         finally:
@@ -248,10 +262,15 @@ class Worker:
         heartbeat.stage("loading_model", 0.0)
         aligner = self.models.get(job.model)
         heartbeat.stage("decode", 0.0)
-        with self.files.inputs(job.id) as inputs:
-            transcript = inputs.transcript.read_bytes()
-            # Decoding counts the samples and stops at the limit, before any alignment.
-            samples = load_audio(inputs.audio, max_duration_s=self.settings.max_audio_s)
+        try:
+            with self.files.inputs(job.id) as inputs:
+                transcript = inputs.transcript.read_bytes()
+                if not inputs.audio.is_file():
+                    raise FileNotFoundError(inputs.audio)
+                # Decoding counts the samples and stops at the limit, before any alignment.
+                samples = load_audio(inputs.audio, max_duration_s=self.settings.max_audio_s)
+        except FileNotFoundError as exc:
+            raise InputMissing from exc
         check_word_count(
             decode_transcript(transcript), len(samples) / SAMPLE_RATE, self.settings.max_words_per_s
         )

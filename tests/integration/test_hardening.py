@@ -809,3 +809,31 @@ def test_a_new_worker_process_leaves_live_workers_jobs_alone(
                 process.terminate()
                 process.wait(timeout=30)
         api.stop()
+
+
+def test_a_job_whose_input_is_gone_fails_saying_so_and_the_worker_goes_on(
+    tmp_path: Path,
+) -> None:
+    """An upload deleted from the job folder by hand before a worker ran it: the job fails
+    as `input_missing` with what to do (it was `internal_error`), and the next job runs."""
+    api = Server(tmp_path / "data", PODALIGN_WORKERS="0").start()
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        with api.client() as client:
+            jobs = [client.post("/v1/alignments", files=_files()).json()["id"] for _ in range(3)]
+            folder = tmp_path / "data" / "jobs"
+            (folder / jobs[0] / "audio").unlink()
+            (folder / jobs[1] / "transcript.txt").unlink()
+            worker = _worker_process(api, tmp_path / "worker.log")
+            for job_id in jobs[:2]:
+                failed = wait_for(client, job_id)
+                assert failed["status"] == "failed", failed
+                error = failed["error"]
+                assert isinstance(error, dict) and error["code"] == "input_missing", failed
+                assert "Submit the audio and transcript again" in error["message"]
+            assert wait_for(client, jobs[2])["status"] == "succeeded"
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        api.stop()
