@@ -2,9 +2,11 @@
 
 The acoustic pass reads a phone model's 20 ms frames on one grid from the recording's first
 sample, so where the speech falls on that grid moves its boundaries by up to a frame. The
-same recording delayed by 5, 10 or 15 ms is the same speech on the other phases: the figures
-averaged over them say what a change does, not where one file happens to start (a dev case's
-start median moved by 1.2 ms between phases, more than many changes measured on it).
+same recording delayed by a few ms is the same speech on other phases: the figures averaged
+over them say what a change does, not where one file happens to start (a dev case's start
+median moved by 1.2 ms between phases, more than many changes measured on it). Delays that
+are multiples of 5 ms give the signal steps' 5 ms level frames the same samples, so choose
+others besides 0 (bench/README.md: 0 2 4 7 9 12 14 17 19).
 """
 
 from __future__ import annotations
